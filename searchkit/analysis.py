@@ -1,0 +1,188 @@
+"""Text normalization, segmentation and the per-document postings.
+
+Everything that turns text into index terms lives here, so the indexer and
+the query side cannot disagree:
+
+* `normalize` — NFKC, case folding, OpenCC t2s, whitespace runs → one space.
+  This is the text the phrase contract is defined on.
+* character terms — every adjacent pair of characters, with positions
+  (``*c`` fields; the last character pairs with an END mark).  A phrase of
+  n ≥ 2 characters is bigrams at consecutive positions, an exact substring
+  test; a single character is any bigram that starts with it.
+* word terms — jieba search-mode words (through rjieba) with sequential
+  positions, used for relevance ranking.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Callable
+from itertools import accumulate
+from dataclasses import dataclass
+
+_SPACES = re.compile(r"\s+")
+_lock = threading.Lock()
+_converter: Callable[[str], str] | None = None
+
+# Position deltas are stored as code points; this one means "add it and
+# read on" so that documents longer than the code space still encode.
+ESCAPE = 0x10FFFF
+ESCAPE_CHAR = chr(ESCAPE)
+# Appended to every normalized text before taking bigrams (see
+# `bigram_positions`); control characters never survive `normalize`.
+END = "\x03"
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _t2s() -> Callable[[str], str]:
+    global _converter
+    if _converter is None:
+        with _lock:
+            if _converter is None:
+                import opencc
+
+                _converter = opencc.OpenCC("t2s").convert
+    return _converter
+
+
+def fold(text: str) -> str:
+    """NFKC + case folding + Traditional→Simplified (no whitespace change)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = unicodedata.normalize("NFKC", text)
+    return _t2s()(text)
+
+
+def normalize(text: str) -> str:
+    """The canonical form that phrases are matched on (see module doc)."""
+    return _SPACES.sub(" ", _CONTROLS.sub("", fold(text))).strip()
+
+
+def normalize_label(label: str) -> str:
+    """Canonical form of a tag, category or author for exact matching."""
+    return normalize(label)
+
+
+def segment(text: str) -> list[str]:
+    """jieba search-mode words of already normalized text, via rjieba.
+
+    Whitespace and punctuation-only pieces are dropped; Latin words and
+    numbers stay tokens of their own.
+    """
+    import rjieba
+
+    return [w for w in rjieba.cut_for_search(text) if _is_word(w)]
+
+
+def _is_word(token: str) -> bool:
+    for ch in token:
+        if ch.isalnum():
+            return True
+    return False
+
+
+def encode_positions(positions: list[int]) -> str:
+    """Ascending positions → compact text: one code point per delta.
+
+    Pickled as UTF-8 by Whoosh, this costs one byte for a delta below 128
+    and two below 2048.  Deltas too large for one code point are split with
+    `ESCAPE` ("add ESCAPE and read on").
+    """
+    out = []
+    last = 0
+    for pos in positions:
+        delta = pos - last
+        last = pos
+        while delta >= ESCAPE:
+            out.append(ESCAPE)
+            delta -= ESCAPE
+        out.append(delta)
+    return "".join(map(chr, out))
+
+
+def decode_positions(data: str | bytes) -> list[int]:
+    """Inverse of `encode_positions`."""
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", "surrogatepass")
+    positions = list(accumulate(map(ord, data)))
+    if ESCAPE_CHAR in data:
+        positions = _decode_escaped(data)
+    return positions
+
+
+def _decode_escaped(data: str) -> list[int]:
+    positions = []
+    pos = 0
+    carry = 0
+    for code in map(ord, data):
+        if code == ESCAPE:
+            carry += ESCAPE
+            continue
+        pos += code + carry
+        carry = 0
+        positions.append(pos)
+    return positions
+
+
+def frequency(value: str) -> int:
+    """How many positions an encoded value holds."""
+    return len(value) - value.count(ESCAPE_CHAR) if ESCAPE_CHAR in value else len(value)
+
+
+def bigram_positions(text: str) -> dict[str, list[int]]:
+    """Each adjacent character pair of `text` + END with its start positions.
+
+    The pair (last character, END) lets a single character be found as the
+    prefix of some bigram wherever it occurs.
+    """
+    text += END
+    grams: dict[str, list[int]] = {}
+    get = grams.get
+    for i in range(len(text) - 1):
+        gram = text[i:i + 2]
+        found = get(gram)
+        if found is None:
+            grams[gram] = [i]
+        else:
+            found.append(i)
+    return grams
+
+
+def word_positions(words: list[str]) -> dict[str, list[int]]:
+    """Each word with its sequential token positions (0, 1, 2, …)."""
+    out: dict[str, list[int]] = {}
+    get = out.get
+    for i, word in enumerate(words):
+        found = get(word)
+        if found is None:
+            out[word] = [i]
+        else:
+            found.append(i)
+    return out
+
+
+@dataclass(frozen=True)
+class FieldPostings:
+    """One field of one document, ready for the index writer.
+
+    `terms` maps each term to its encoded positions; `length` is the field
+    length used by BM25 (characters or words).
+    """
+
+    terms: dict[str, str]
+    length: int
+
+
+def positional_postings(groups: dict[str, list[int]], length: int) -> FieldPostings:
+    return FieldPostings({t: encode_positions(p) for t, p in groups.items()}, length)
+
+
+def analyze_text(text: str, prefix: str) -> dict[str, FieldPostings]:
+    """All index fields for one text (title: prefix "t", body: "b")."""
+    norm = normalize(text)
+    words = segment(norm)
+    return {
+        prefix + "c": positional_postings(bigram_positions(norm), len(norm)),
+        prefix + "w": positional_postings(word_positions(words), len(words)),
+    }

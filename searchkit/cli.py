@@ -1,0 +1,175 @@
+"""The `searchkit` command: parses arguments, calls one library function,
+renders the result.  Results go to stdout; progress, warnings and summaries
+to stderr.
+
+Exit codes: 0 hits found / success, 1 no hits, 2 usage or input error,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn, Optional
+
+import typer
+
+from . import __version__
+from .errors import SearchkitError, StrictModeError
+
+app = typer.Typer(
+    name="searchkit",
+    help="Full-text search for Chinese news archives: exact phrases, script-blind.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_state = {"traceback": False}
+
+
+def _stderr() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(exc: SearchkitError) -> NoReturn:
+    if _state["traceback"]:
+        raise exc
+    err = _stderr()
+    err.print(f"searchkit: error: {exc}", markup=False)
+    if exc.hint:
+        err.print(f"hint: {exc.hint}", markup=False)
+    raise typer.Exit(exc.exit_code)
+
+
+def _run(func: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return func(*args, **kwargs)
+    except SearchkitError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        _stderr().print("searchkit: interrupted; the index keeps its last committed state", markup=False)
+        raise typer.Exit(130) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"searchkit {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+    traceback: bool = typer.Option(False, "--traceback", help="Show the full trace on errors."),
+) -> None:
+    """Index a folder of posts, then search it."""
+    _state["traceback"] = traceback
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
+
+
+@app.command()
+def index(
+    sources: Optional[list[Path]] = typer.Argument(None, help="Folders of posts (default: sample_posts/)."),
+    index_dir: Optional[Path] = typer.Option(None, "--index", help="Index folder (default: index/)."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Start the index over."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 2 when any file was skipped."),
+    wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for another indexing run."),
+) -> None:
+    """Build or update the index (adds new posts, re-indexes changed ones,
+    removes deleted ones)."""
+    from .config import resolve_settings
+    from .indexer import build_index
+
+    settings = _run(resolve_settings, index_dir, [str(s) for s in sources] if sources else None)
+    err = _stderr()
+    report = _run(_index_with_progress, build_index, settings, rebuild, wait, err)
+    for problem in report.skipped:
+        err.print(f"searchkit: skipped {problem.path}: {problem.reason}", markup=False)
+    for problem in report.repaired:
+        err.print(f"searchkit: repaired {problem.path}: {problem.reason}", markup=False)
+    err.print(f"searchkit: {settings.index_dir}: {report.summary()}", markup=False)
+    if strict and report.skipped:
+        _fail(StrictModeError(f"{len(report.skipped)} file(s) skipped (--strict)"))
+
+
+def _index_with_progress(build: Any, settings: Any, rebuild: bool, wait: float, err: Any) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("index", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return build(settings.sources, settings.index_dir, rebuild=rebuild, settings=settings,
+                     progress=progress, wait=wait)
+
+
+@app.command()
+def query(
+    text: str = typer.Argument(..., metavar="QUERY", help='Query, e.g. \'"数据交易" tag:联合早报 date:2021\'.'),
+    index_dir: Optional[Path] = typer.Option(None, "--index", help="Index folder (default: index/)."),
+    limit: int = typer.Option(10, "--limit", "-n", min=0, help="Hits to show."),
+    offset: int = typer.Option(0, "--offset", min=0, help="Hits to skip."),
+    sort: str = typer.Option("relevance", "--sort", help="relevance, date or -date."),
+    date_from: Optional[str] = typer.Option(None, "--from", help="Earliest date (YYYY[-MM[-DD]])."),
+    date_to: Optional[str] = typer.Option(None, "--to", help="Latest date (YYYY[-MM[-DD]])."),
+    tag: list[str] = typer.Option([], "--tag", help="Only posts with this tag (repeatable)."),
+    category: list[str] = typer.Option([], "--category", help="Only posts in this category."),
+    author: list[str] = typer.Option([], "--author", help="Only posts by this author."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Search the index.  Exit 0 with hits, 1 without."""
+    from .config import resolve_settings
+    from .search import open_index
+
+    settings = _run(resolve_settings, index_dir)
+    ix = _run(open_index, settings.index_dir)
+    res = _run(ix.search, text, limit=limit, offset=offset, sort=sort, date_from=date_from,
+               date_to=date_to, tags=tag, categories=category, authors=author)
+    if as_json:
+        sys.stdout.write(json.dumps(res.to_dict(), ensure_ascii=False) + "\n")
+    else:
+        from .render import render_results
+
+        render_results(res, offset)
+    raise typer.Exit(0 if res.total else 1)
+
+
+@app.command()
+def stats(
+    index_dir: Optional[Path] = typer.Option(None, "--index", help="Index folder (default: index/)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Number of posts, date span and top tags."""
+    from .config import resolve_settings
+    from .search import open_index
+
+    settings = _run(resolve_settings, index_dir)
+    info = _run(lambda: open_index(settings.index_dir).stats())
+    if as_json:
+        sys.stdout.write(json.dumps({
+            "posts": info.posts,
+            "first_date": info.first_date.isoformat() if info.first_date else None,
+            "last_date": info.last_date.isoformat() if info.last_date else None,
+            "top_tags": [[t, n] for t, n in info.top_tags],
+        }, ensure_ascii=False) + "\n")
+        return
+    from .render import render_stats
+
+    render_stats(info, settings.index_dir)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,333 @@
+"""Building and updating the on-disk index (Whoosh).
+
+A run compares the files under the sources with what the index holds (by
+path, size and modification time), analyses new and changed posts in worker
+processes that each write whole Whoosh segments, and then publishes the new
+segment list in one atomic table-of-contents write: a reader sees the old
+index or the new one, never half of it.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import queue
+import shutil
+import time
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .analysis import analyze_text, normalize_label
+from .config import Settings
+from .dates import resolve_timezone
+from .documents import Article, Problem
+from .errors import (IndexLockedError, IndexNotFoundError, IndexVersionError,
+                     IndexWriteError, SourceError)
+from .schema import LABEL_FIELDS, NO_DATE, SCHEMA_VERSION, build_schema
+from .sources import SourceFile, discover
+from .workers import analyse_in_process, analyse_in_workers, make_job
+
+INDEX_NAME = "MAIN"
+META_FILE = "searchkit.json"
+CHUNK = 64               # files per task sent to a worker
+SEGMENT_DOCS = 8000      # documents per segment before a worker starts another
+IN_PROCESS_LIMIT = 300   # smaller jobs are analysed without worker processes
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class IndexReport:
+    """What one `build_index` run did."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: list[Problem] = field(default_factory=list)
+    repaired: list[Problem] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    def summary(self) -> str:
+        return (f"added {self.added}, updated {self.updated}, removed {self.removed}, "
+                f"unchanged {self.unchanged}, skipped {len(self.skipped)}, "
+                f"repaired {len(self.repaired)} in {self.elapsed:.1f}s")
+
+
+# ---------------------------------------------------------------- documents
+
+def document_fields(article: Article, source_root: str) -> tuple[Any, ...]:
+    """The arguments of `SegmentBuilder.add` for one article."""
+    epoch = int(article.date.timestamp()) if article.date else None
+    meta = {
+        "path": article.path,
+        "source": source_root,
+        "title": article.title,
+        "date": article.date.isoformat() if article.date else None,
+        "tags": list(article.tags),
+        "categories": list(article.categories),
+        "author": article.author,
+        "url": article.url,
+    }
+    stored = {"meta": meta, "body": zlib.compress(article.body.encode("utf-8"), 6)}
+    columns = {"key": article.key, "sig": article.signature.encode(),
+               "date": epoch if epoch is not None else NO_DATE}
+    labels = {"tag": article.tags, "category": article.categories,
+              "author": (article.author,) if article.author else ()}
+    keywords = {name: sorted({normalize_label(v) for v in labels[name]} - {""})
+                for name in LABEL_FIELDS}
+    host = urlsplit(article.url).hostname if article.url else None
+    keywords["host"] = [host.lower()] if host else []
+    native: dict[str, Any] = {"key": article.key}
+    if epoch is not None:
+        native["date"] = epoch
+    postings = analyze_text(article.title, "t")
+    postings.update(analyze_text(article.body, "b"))
+    return stored, columns, keywords, native, postings
+
+
+# ------------------------------------------------------------- index files
+
+def index_exists(index_dir: Path) -> bool:
+    return any(index_dir.glob(f"_{INDEX_NAME}_*.toc")) if index_dir.is_dir() else False
+
+
+def check_version(index_dir: Path) -> None:
+    """Raise IndexNotFoundError / IndexVersionError before Whoosh unpickles."""
+    if not index_exists(index_dir):
+        raise IndexNotFoundError(f"no index in {index_dir}")
+    try:
+        meta = json.loads((index_dir / META_FILE).read_text(encoding="utf-8"))
+        version = int(meta["schema_version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise IndexVersionError(f"{index_dir} was not written by this version of searchkit") from None
+    if version != SCHEMA_VERSION:
+        raise IndexVersionError(
+            f"{index_dir} has index schema {version}; this searchkit uses {SCHEMA_VERSION}")
+
+
+def open_whoosh(index_dir: Path) -> Any:
+    """Open the Whoosh index after the version check."""
+    from whoosh import index
+
+    check_version(index_dir)
+    try:
+        return index.open_dir(str(index_dir), indexname=INDEX_NAME)
+    except (AttributeError, ImportError, ModuleNotFoundError, EOFError) as exc:
+        raise IndexVersionError(f"{index_dir} cannot be read ({exc})") from exc
+
+
+def _create(index_dir: Path) -> Any:
+    from whoosh import index
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    ix = index.create_in(str(index_dir), build_schema(), indexname=INDEX_NAME)
+    _write_meta(index_dir)
+    return ix
+
+
+def _write_meta(index_dir: Path) -> None:
+    tmp = index_dir / (META_FILE + ".tmp")
+    tmp.write_text(json.dumps({"schema_version": SCHEMA_VERSION}), encoding="utf-8")
+    os.replace(tmp, index_dir / META_FILE)
+
+
+def _lock(ix: Any, wait: float) -> Any:
+    lock = ix.lock("WRITELOCK")
+    deadline = time.monotonic() + wait
+    while not lock.acquire(blocking=False):
+        if time.monotonic() >= deadline:
+            raise IndexLockedError("another `searchkit index` is writing this index")
+        time.sleep(0.2)
+    return lock
+
+
+# ---------------------------------------------------------------- manifest
+
+def read_manifest(ix: Any) -> dict[str, tuple[bytes, int]]:
+    """key → (signature, global docnum) of every live document."""
+    manifest: dict[str, tuple[bytes, int]] = {}
+    with ix.reader() as reader:
+        if reader.doc_count_all() == 0:
+            return manifest
+        keys = reader.column_reader("key")
+        sigs = reader.column_reader("sig")
+        for docnum in range(reader.doc_count_all()):
+            if not reader.is_deleted(docnum):
+                key = keys[docnum]
+                manifest[key.decode("utf-8") if isinstance(key, bytes) else key] = (sigs[docnum], docnum)
+    return manifest
+
+
+# ------------------------------------------------------------------- build
+
+@dataclass
+class _Plan:
+    to_index: list[SourceFile]
+    replaced: dict[str, int]          # key → docnum of the version it replaces
+    removed: list[int]                # docnums of posts gone from disk
+    unchanged: int
+    problems: list[Problem]
+
+
+def _plan(roots: Sequence[Path], manifest: dict[str, tuple[bytes, int]]) -> _Plan:
+    plan = _Plan([], {}, [], 0, [])
+    seen: set[str] = set()
+    for item in discover(roots):
+        if isinstance(item, Problem):
+            plan.problems.append(item)
+            continue
+        if item.key in seen:
+            continue
+        seen.add(item.key)
+        known = manifest.get(item.key)
+        if known is None:
+            plan.to_index.append(item)
+        elif known[0] != item.signature.encode():
+            plan.to_index.append(item)
+            plan.replaced[item.key] = known[1]
+        else:
+            plan.unchanged += 1
+    prefixes = tuple(str(root.absolute()).rstrip(os.sep) + os.sep for root in roots)
+    plan.removed = [docnum for key, (_, docnum) in manifest.items()
+                    if key not in seen and key.startswith(prefixes)]
+    return plan
+
+
+def _check_sources(roots: Sequence[Path]) -> None:
+    for root in roots:
+        if not root.exists():
+            raise SourceError(f"source folder {root} does not exist")
+        if not os.access(root, os.R_OK):
+            raise SourceError(f"source folder {root} is not readable")
+
+
+def _open_for_writing(index_dir: Path, rebuild: bool) -> tuple[Any, bool]:
+    """Open (or create) the index; returns (ix, fresh)."""
+    if not index_exists(index_dir):
+        try:
+            return _create(index_dir), True
+        except OSError as exc:
+            raise IndexWriteError(f"cannot create an index in {index_dir}: {exc.strerror or exc}") from exc
+    try:
+        return open_whoosh(index_dir), False
+    except IndexVersionError:
+        if not rebuild:
+            raise
+    # An index of another schema version: build beside it and swap at the end.
+    return None, True
+
+
+def build_index(sources: Iterable[str | os.PathLike[str]], index_dir: str | os.PathLike[str],
+                *, rebuild: bool = False, settings: Settings | None = None,
+                progress: Progress | None = None, wait: float = 0.0) -> IndexReport:
+    """Create or update the index at `index_dir` from the post folders `sources`.
+
+    Incremental: new posts are added, changed ones re-indexed, deleted ones
+    removed; `rebuild` starts over.  Returns what was done.
+    """
+    started = time.monotonic()
+    settings = settings or Settings()
+    roots = [Path(s) for s in sources]
+    _check_sources(roots)
+    target = Path(index_dir)
+    ix, _ = _open_for_writing(target, rebuild)
+    if ix is None:  # incompatible old index and --rebuild: write a new one beside it
+        staging = target.with_name(target.name + ".rebuild")
+        shutil.rmtree(staging, ignore_errors=True)
+        report = build_index(roots, staging, settings=settings, progress=progress)
+        _swap_in(staging, target)
+        report.elapsed = time.monotonic() - started
+        return report
+    lock = _lock(ix, wait)
+    try:
+        report = _update(ix, target, roots, rebuild, settings, progress)
+    except OSError as exc:
+        raise IndexWriteError(f"cannot write the index in {target}: {exc.strerror or exc}") from exc
+    finally:
+        lock.release()
+    report.elapsed = time.monotonic() - started
+    return report
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    os.replace(target, old)
+    os.replace(staging, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _update(ix: Any, index_dir: Path, roots: Sequence[Path], rebuild: bool,
+            settings: Settings, progress: Progress | None) -> IndexReport:
+    from whoosh.index import TOC, clean_files
+
+    toc = ix._read_toc()
+    manifest = {} if rebuild else read_manifest(ix)
+    plan = _plan(roots, manifest)
+    report = IndexReport(unchanged=plan.unchanged, skipped=list(plan.problems))
+    total = len(plan.to_index)
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, total)
+
+    if progress:
+        progress(0, total)
+    job = make_job(index_dir, settings.timezone, SEGMENT_DOCS)
+    if total <= IN_PROCESS_LIMIT or settings.workers <= 1:
+        new_segments, outcomes = analyse_in_process(ix, plan.to_index, job, advance)
+    else:
+        new_segments, outcomes = analyse_in_workers(plan.to_index, job, settings.workers, CHUNK, advance)
+    segments = [] if rebuild else toc.segments
+    deletions = list(plan.removed)
+    for key, problem, repairs in outcomes:
+        if problem is not None:
+            report.skipped.append(problem)
+            continue
+        if repairs:
+            report.repaired.append(Problem(_relpath_of(key, roots), "; ".join(repairs), False))
+        if key in plan.replaced:
+            deletions.append(plan.replaced[key])
+            report.updated += 1
+        else:
+            report.added += 1
+    report.removed = len(plan.removed)
+    if not rebuild:
+        _delete_docs(segments, deletions)
+    segments = [s for s in segments if s.deleted_count() < s.doc_count_all()]
+    new_toc = TOC(ix.schema, segments + new_segments, toc.generation + 1)
+    new_toc.write(ix.storage, INDEX_NAME)
+    clean_files(ix.storage, INDEX_NAME, new_toc.generation, new_toc.segments)
+    return report
+
+
+def _relpath_of(key: str, roots: Sequence[Path]) -> str:
+    for root in roots:
+        prefix = str(root.absolute()).rstrip(os.sep) + os.sep
+        if key.startswith(prefix):
+            return key[len(prefix):]
+    return key
+
+
+def _delete_docs(segments: list[Any], docnums: list[int]) -> None:
+    """Mark global document numbers deleted in their segments."""
+    bounds = []
+    base = 0
+    for segment in segments:
+        bounds.append((base, base + segment.doc_count_all(), segment))
+        base += segment.doc_count_all()
+    for docnum in sorted(docnums):
+        for start, end, segment in bounds:
+            if start <= docnum < end:
+                segment.delete_document(docnum - start)
+                break
+

@@ -1,0 +1,66 @@
+"""Terminal rendering of results and statistics (rich; plain when piped)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _stdout() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _highlighted(snippet: str, spans: tuple[tuple[int, int], ...]) -> Any:
+    from rich.text import Text
+
+    text = Text(snippet)
+    for start, end in spans:
+        text.stylize("bold reverse", start, end)
+    return text
+
+
+def render_results(res: Any, offset: int) -> None:
+    from rich.text import Text
+
+    out = _stdout()
+    for rank, hit in enumerate(res.hits, start=offset + 1):
+        date = hit.date.strftime("%Y-%m-%d") if hit.date else "----------"
+        head = Text(f"{rank:>3}. {date}  ")
+        head.append(hit.title or "(untitled)", style="bold")
+        out.print(head)
+        meta = Text("     ")
+        if hit.tags:
+            meta.append("tags: " + ", ".join(hit.tags) + "  ", style="cyan")
+        meta.append(hit.path, style="dim")
+        out.print(meta)
+        if hit.snippet:
+            line = Text("     ")
+            line.append(_highlighted(hit.snippet, hit.highlights))
+            out.print(line)
+    err = _stderr()
+    shown = len(res.hits)
+    first = offset + 1 if shown else offset
+    err.print(f"{first}-{offset + shown} of {res.total} posts ({res.elapsed_ms:.1f} ms)" if shown
+              else f"0 of {res.total} posts ({res.elapsed_ms:.1f} ms)", markup=False)
+
+
+def _stderr() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def render_stats(info: Any, index_dir: Path) -> None:
+    out = _stdout()
+    span = "-"
+    if info.first_date and info.last_date:
+        span = f"{info.first_date:%Y-%m-%d} .. {info.last_date:%Y-%m-%d}"
+    out.print(f"index:  {index_dir}", markup=False)
+    out.print(f"posts:  {info.posts}", markup=False)
+    out.print(f"dates:  {span}", markup=False)
+    if info.top_tags:
+        out.print("top tags:", markup=False)
+        for tag, count in info.top_tags:
+            out.print(f"  {count:>6}  {tag}", markup=False)

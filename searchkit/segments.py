@@ -1,0 +1,181 @@
+"""Writing Whoosh segments fast (part of the indexer stage).
+
+Whoosh's own writer sends every posting through a sorting pool of Python
+tuples and a per-posting `add()` call.  Here postings are grouped per term
+as they arrive (documents come in order, so each list is already sorted)
+in compact arrays, and each posting list is handed to Whoosh's W3 block
+writer a block at a time.  Short lists are inlined into the term table and
+small blocks are not compressed, which keeps the many rare character
+bigrams cheap.  The files are ordinary Whoosh segments, read and searched
+by Whoosh as usual.
+"""
+
+from __future__ import annotations
+
+from array import array
+from itertools import accumulate
+from typing import Any
+
+from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
+from whoosh.system import pack_ushort
+
+from .analysis import ESCAPE_CHAR, FieldPostings, frequency
+
+BLOCK = 128
+INLINE = 4          # posting lists shorter than this live in the term table
+COMPRESS_FROM = 16  # blocks with fewer postings are not zlib-compressed
+
+
+def new_codec() -> Any:
+    return W3Codec(blocklimit=BLOCK, compression=3, inlinelimit=INLINE)
+
+
+class SegmentBuilder:
+    """Collects documents into one new segment of an existing index."""
+
+    def __init__(self, ix: Any) -> None:
+        self.codec = new_codec()
+        self.storage = ix.storage
+        self.schema = ix.schema
+        self.segment = self.codec.new_segment(self.storage, ix.indexname)
+        self.perdoc = self.codec.per_document_writer(self.storage, self.segment)
+        self.docnum = 0
+        # fieldname → term (str, or bytes for Whoosh's own field types) →
+        # [doc numbers, value lengths, concatenated encoded positions]
+        self.pool: dict[str, dict[Any, list[Any]]] = {}
+        # fieldname → length of that field in each document (BM25)
+        self.lengths: dict[str, array] = {}
+
+    def add(self, stored: dict[str, Any], columns: dict[str, Any],
+            keywords: dict[str, list[str]], native: dict[str, Any],
+            postings: dict[str, FieldPostings]) -> None:
+        """Add one document: stored values, column values, keyword terms,
+        values for Whoosh's own field types (ID, NUMERIC) and precomputed
+        postings per field."""
+        docnum = self.docnum
+        perdoc = self.perdoc
+        schema = self.schema
+        perdoc.start_doc(docnum)
+        for name, value in stored.items():
+            perdoc.add_field(name, schema[name], value, 0)
+        for name, value in columns.items():
+            field = schema[name]
+            perdoc.add_column_value(name, field.column_type, field.to_column_value(value))
+        for name, terms in keywords.items():
+            self._add_terms(name, docnum, terms)
+        for name, value in native.items():
+            self._add_terms(name, docnum, [t for t, _, _, _ in schema[name].index(value)])
+        for name, fp in postings.items():
+            if schema[name].scorable:
+                perdoc.add_field(name, schema[name], None, fp.length)
+                self._length_column(name)[docnum] = fp.length
+            self._add_positions(name, docnum, fp.terms)
+        perdoc.finish_doc()
+        self.docnum += 1
+
+    def _length_column(self, name: str) -> array:
+        col = self.lengths.get(name)
+        if col is None:
+            col = self.lengths[name] = array("I")
+        if len(col) <= self.docnum:
+            col.extend([0] * (self.docnum + 1 - len(col)))
+        return col
+
+    def _field_pool(self, name: str) -> dict[Any, list[Any]]:
+        field_pool = self.pool.get(name)
+        if field_pool is None:
+            field_pool = self.pool[name] = {}
+        return field_pool
+
+    def _add_terms(self, name: str, docnum: int, terms: list[Any]) -> None:
+        field_pool = self._field_pool(name)
+        for term in terms:
+            entry = field_pool.get(term)
+            if entry is None:
+                entry = field_pool[term] = [array("I")]
+            entry[0].append(docnum)
+
+    def _add_positions(self, name: str, docnum: int, terms: dict[str, str]) -> None:
+        field_pool = self._field_pool(name)
+        get = field_pool.get
+        for term, value in terms.items():
+            entry = get(term)
+            if entry is None:
+                entry = field_pool[term] = [array("I"), array("I"), array("u")]
+            entry[0].append(docnum)
+            entry[1].append(len(value))
+            entry[2].fromunicode(value)
+
+    def finish(self) -> Any:
+        """Write the postings, close the files and return the Whoosh segment
+        (None when no document was added)."""
+        self.perdoc.close()
+        if self.docnum == 0:
+            return None
+        fieldwriter = self.codec.field_writer(self.storage, self.segment)
+        for name in sorted(self.pool):
+            self._write_field(fieldwriter, name, self.pool.pop(name))
+        fieldwriter.close()
+        self.segment.set_doc_count(self.docnum)
+        return self.segment
+
+    def _write_field(self, fw: Any, name: str, terms: dict[Any, list[Any]]) -> None:
+        field = self.schema[name]
+        lengths = self.lengths.get(name) if field.scorable else None
+        fw.start_field(name, field)
+        for term in sorted(terms):
+            entry = terms[term]
+            docs = entry[0]
+            values = weights = None
+            if len(entry) > 1:
+                text = entry[2].tounicode()
+                values = _split_values(entry[1], text)
+                if field.scorable:
+                    weights = array("f", map(frequency, values) if ESCAPE_CHAR in text else entry[1])
+            fw._btext = term.encode("utf-8") if isinstance(term, str) else term
+            fw._postwriter.start_postings(field.format, W3TermInfo())
+            terminfo = _write_postings(fw._postwriter, docs, weights, values, lengths)
+            fw._tindex.add(pack_ushort(fw._fieldid) + fw._btext, terminfo.to_bytes())
+        fw.finish_field()
+
+
+def _split_values(lens: array, text: str) -> list[str]:
+    ends = list(accumulate(lens))
+    starts = [0] + ends[:-1]
+    return [text[s:e] for s, e in zip(starts, ends)]
+
+
+def _write_postings(pw: Any, docs: array, weights: array | None, values: list[str] | None,
+                    lengths: array | None) -> Any:
+    """Hand one term's postings to a W3PostingsWriter and return its terminfo.
+
+    Lists shorter than INLINE go into the terminfo itself; otherwise blocks
+    of BLOCK postings, compressed only when they are large enough to gain.
+    """
+    total = len(docs)
+    for start in range(0, total, BLOCK):
+        end = min(start + BLOCK, total)
+        if start:
+            pw._write_block()
+        ids = docs[start:end]
+        pw._ids = ids
+        if weights is not None:
+            pw._weights = weights[start:end]
+            pw._maxweight = max(pw._weights)
+        else:
+            pw._weights = array("f", [1.0]) * (end - start)
+            pw._maxweight = 1.0
+        pw._values = values[start:end] if values is not None else []
+        if lengths is not None:
+            block_lengths = [lengths[d] for d in ids]
+            pw._minlength = min(block_lengths)
+            pw._maxlength = max(block_lengths)
+        pw._compression = 3 if end - start >= COMPRESS_FROM else 0
+    terminfo = pw._terminfo
+    if total < INLINE:
+        terminfo.add_block(pw)
+        inline_weights = tuple(int(w) for w in pw._weights) if weights is not None else ()
+        terminfo._inlined = (tuple(pw._ids), inline_weights, tuple(pw._values))
+        pw._terminfo = None
+        return terminfo
+    return pw.finish_postings()

@@ -1,0 +1,101 @@
+"""Snippets: a window of a post's visible text around the first match,
+with the matched spans marked (offsets into the snippet text)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from .analysis import fold
+
+WIDTH = 120
+
+
+def fold_with_map(text: str) -> tuple[str, list[int] | None]:
+    """Folded text and, when folding changed the length, a map from each
+    folded character to its index in `text` (None means 1:1)."""
+    folded = fold(text)
+    if len(folded) == len(text):
+        return folded, None
+    pieces: list[str] = []
+    owners: list[int] = []
+    for i, ch in enumerate(text):
+        piece = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", ch).casefold())
+        pieces.append(piece)
+        owners.extend([i] * len(piece))
+    joined = "".join(pieces)
+    converted = fold(joined)
+    if len(converted) != len(joined):
+        converted = joined
+    return converted, owners
+
+
+def _spaces_to_blank(text: str) -> str:
+    return "".join(" " if ch.isspace() else ch for ch in text) if any(
+        ch.isspace() and ch != " " for ch in text) else text
+
+
+def make_snippet(text: str, needles: list[str], width: int = WIDTH) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """A window of `text` around the first needle and the needles' spans in it.
+
+    Needles are normalized query strings; matching is done on the folded
+    text so that Traditional/Simplified, width and case do not matter.
+    """
+    if not text:
+        return "", ()
+    folded, owners = fold_with_map(text)
+    folded = _spaces_to_blank(folded)
+
+    def original(i: int) -> int:
+        if owners is None:
+            return i
+        return owners[i] if i < len(owners) else len(text)
+
+    found: list[tuple[int, int]] = []
+    for needle in sorted(set(needles), key=len, reverse=True):
+        start = folded.find(needle)
+        while start >= 0 and len(found) < 200:
+            found.append((original(start), original(start + len(needle) - 1) + 1))
+            start = folded.find(needle, start + len(needle))
+    first = min((s for s, _ in found), default=0)
+    lo = max(0, first - width // 3)
+    hi = min(len(text), lo + width)
+    lo = max(0, min(lo, hi - width))
+    window = text[lo:hi]
+    shown = " ".join(window.split())
+    if window != shown:  # re-map spans after collapsing whitespace
+        return _collapse_with_spans(window, [(s - lo, e - lo) for s, e in found if s >= lo and e <= hi], lo > 0, hi < len(text))
+    spans = _merge([(s - lo, e - lo) for s, e in found if s >= lo and e <= hi])
+    prefix = "…" if lo > 0 else ""
+    suffix = "…" if hi < len(text) else ""
+    return prefix + shown + suffix, tuple((s + len(prefix), e + len(prefix)) for s, e in spans)
+
+
+def _collapse_with_spans(window: str, spans: list[tuple[int, int]], cut_left: bool,
+                         cut_right: bool) -> tuple[str, tuple[tuple[int, int], ...]]:
+    out: list[str] = []
+    new_index: list[int] = []
+    for ch in window:
+        new_index.append(len(out))
+        if ch.isspace():
+            if out and out[-1] != " ":
+                out.append(" ")
+        else:
+            out.append(ch)
+    new_index.append(len(out))
+    prefix = "…" if cut_left else ""
+    body = "".join(out)
+    stripped = body.lstrip()
+    shift = len(prefix) - (len(body) - len(stripped))
+    result = prefix + stripped.rstrip() + ("…" if cut_right else "")
+    mapped = [(new_index[s] + shift, new_index[e] + shift) for s, e in _merge(spans)]
+    return result, tuple((max(s, 0), min(e, len(result))) for s, e in mapped if e > s)
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged

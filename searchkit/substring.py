@@ -1,0 +1,221 @@
+"""Exact substring matching on the character index (part of the search stage).
+
+`Substring` is a Whoosh query that matches the documents whose normalized
+title and/or body contain a string.  It reads the character postings in
+bulk, block by block, and checks bigram positions itself:
+
+* 1 character  → every bigram that starts with it (texts end with an END
+  mark, so the last character has one too);
+* 2 characters → the bigram posting list;
+* n ≥ 3        → a set of bigrams covering every character of the string
+  (offsets 0, 2, 4, …, n-2), rarest first; a document matches when one
+  start position s has each covering bigram at s + its offset.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from typing import Any
+
+from whoosh.matching import ListMatcher, NullMatcher
+from whoosh.query import qcore
+
+from .analysis import decode_positions
+from .schema import CHAR_FIELDS
+
+
+def _raw_matcher(reader: Any, fieldname: str, term: str) -> tuple[Any, set[int]]:
+    """The undecorated W3 postings matcher and the deleted documents."""
+    matcher = reader.postings(fieldname, term)
+    deleted: set[int] = set()
+    child = getattr(matcher, "child", None)
+    if child is not None:
+        deleted = set(reader.deleted_docs())
+        matcher = child
+    return matcher, deleted
+
+
+def _walk_blocks(matcher: Any, wanted: list[int] | None, with_values: bool) -> dict[int, Any]:
+    """doc → value for the postings of `matcher`, limited to `wanted` docs.
+
+    Blocks whose id range holds no wanted document are skipped without
+    being decompressed.
+    """
+    out: dict[int, Any] = {}
+    if isinstance(matcher, ListMatcher):  # postings inlined in the term table
+        values = matcher._values if with_values else None
+        for i, doc in enumerate(matcher._ids):
+            out[doc] = values[i] if values else None
+        matcher = NullMatcher()
+    while matcher.is_active():
+        if wanted is not None:
+            first = matcher.block_min_id()
+            last = matcher.block_max_id()
+            i = bisect_left(wanted, first)
+            if i == len(wanted):
+                break
+            if wanted[i] > last:
+                if matcher._lastblock:
+                    break
+                matcher._next_block()
+                continue
+        if matcher._ids is None:
+            matcher._read_ids()
+        ids = matcher._ids
+        if with_values:
+            if matcher._values is None:
+                matcher._read_values()
+            out.update(zip(ids, matcher._values))
+        else:
+            out.update(dict.fromkeys(ids))
+        if matcher._lastblock:
+            break
+        matcher._next_block()
+    if wanted is not None:
+        wanted_set = set(wanted)
+        out = {d: v for d, v in out.items() if d in wanted_set}
+    return out
+
+
+def _cover(text: str) -> dict[str, list[int]]:
+    """Bigrams covering every character of `text`, with their offsets."""
+    offsets = list(range(0, len(text) - 1, 2))
+    if offsets[-1] != len(text) - 2:
+        offsets.append(len(text) - 2)
+    cover: dict[str, list[int]] = {}
+    for off in offsets:
+        cover.setdefault(text[off:off + 2], []).append(off)
+    return cover
+
+
+def segment_docs(reader: Any, part: str, text: str) -> set[int]:
+    """Documents of one segment whose `part` ("t"/"b") contains `text`."""
+    if not text:
+        return set()
+    fieldname = CHAR_FIELDS[part]
+    if len(text) == 1:  # any bigram starting with the character
+        docs: set[int] = set()
+        deleted: set[int] = set()
+        for gram in reader.expand_prefix(fieldname, text):
+            matcher, deleted = _raw_matcher(reader, fieldname, gram)
+            docs.update(_walk_blocks(matcher, None, False))
+        return docs - deleted
+    cover = _cover(text)
+    for gram in cover:
+        if (fieldname, gram) not in reader:
+            return set()
+    order = sorted(cover, key=lambda g: reader.doc_frequency(fieldname, g))
+    need_positions = len(text) > 2
+    deleted: set[int] = set()
+    found: dict[str, dict[int, Any]] = {}
+    wanted: list[int] | None = None
+    for gram in order:
+        matcher, deleted = _raw_matcher(reader, fieldname, gram)
+        postings = _walk_blocks(matcher, wanted, need_positions)
+        found[gram] = postings
+        wanted = sorted(postings)
+        if not wanted:
+            return set()
+    docs = set(wanted or ()) - deleted
+    if not need_positions:
+        return docs
+    return {d for d in docs if _aligned(d, order, cover, found)}
+
+
+def _aligned(doc: int, order: list[str], cover: dict[str, list[int]],
+             found: dict[str, dict[int, Any]]) -> bool:
+    """Is there a start s with every covering bigram at s + its offset?"""
+    pairs = [(decode_positions(found[g][doc]), off) for g in order for off in cover[g]]
+    base, base_off = pairs[0]
+    if len(pairs) == 2:
+        other, other_off = pairs[1]
+        gap = other_off - base_off
+        if len(other) == 1:
+            return other[0] - gap in base
+        targets = set(other)
+        return any(p + gap in targets for p in base)
+    starts = {p - base_off for p in base}
+    for positions, off in pairs[1:]:
+        starts.intersection_update([p - off for p in positions])
+        if not starts:
+            return False
+    return True
+
+
+class DocListMatcher(ListMatcher):
+    """A sorted list of documents that all score the same constant."""
+
+    def __init__(self, ids: list[int], score: float) -> None:
+        super().__init__(ids, all_weights=score)
+        self._constant = score
+
+    def skip_to(self, id: int) -> None:  # noqa: A002 - Whoosh's signature
+        if self._i < len(self._ids) and self._ids[self._i] < id:
+            self._i = bisect_left(self._ids, id, self._i)
+
+    def weight(self) -> float:
+        return self._constant
+
+    def score(self) -> float:
+        return self._constant
+
+    def block_max_weight(self) -> float:
+        return self._constant
+
+    def supports_block_quality(self) -> bool:
+        return False
+
+    def copy(self) -> DocListMatcher:
+        other = DocListMatcher(self._ids, self._constant)
+        other._i = self._i
+        return other
+
+
+class Substring(qcore.Query):
+    """Documents whose normalized title/body contain `text` (already normalized)."""
+
+    def __init__(self, text: str, parts: tuple[str, ...] = ("t", "b"), score: float = 0.0,
+                 cache: dict[Any, list[int]] | None = None) -> None:
+        self.text = text
+        self.parts = parts
+        self.score = score
+        self.boost = 1.0
+        # shared by the Substring clauses of one search, so that the same
+        # string is looked up once per segment however often it appears
+        self.cache = cache if cache is not None else {}
+
+    def __repr__(self) -> str:
+        return f"Substring({self.text!r}, {self.parts!r}, score={self.score})"
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Substring) and self.text == other.text
+                and self.parts == other.parts and self.score == other.score)
+
+    def __hash__(self) -> int:
+        return hash((self.text, self.parts, self.score))
+
+    def is_leaf(self) -> bool:
+        return True
+
+    def estimate_size(self, ixreader: Any) -> int:
+        return ixreader.doc_count_all()
+
+    def docs_in(self, reader: Any) -> list[int]:
+        """Sorted matching document numbers of a (possibly multi-segment) reader."""
+        if reader.is_atomic():
+            key = (id(reader), self.parts, self.text)
+            found = self.cache.get(key)
+            if found is None:
+                docs: set[int] = set()
+                for part in self.parts:
+                    docs |= segment_docs(reader, part, self.text)
+                found = self.cache[key] = sorted(docs)
+            return found
+        out: list[int] = []
+        for leaf, base in reader.leaf_readers():
+            out.extend(base + d for d in self.docs_in(leaf))
+        return out
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        ids = self.docs_in(searcher.reader())
+        return DocListMatcher(ids, self.score) if ids else NullMatcher()
