@@ -52,9 +52,12 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str, list[str]]:
     body = text[yaml_match.end():]
     try:
         post = frontmatter.loads(text)
-    except yaml.YAMLError as exc:
-        reason = str(exc).splitlines()[0]
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
+        # YAMLError: bad syntax; ValueError: e.g. an impossible unquoted date
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
         return _salvage(yaml_match.group(1)), body, [f"invalid YAML front matter ({reason}); read line by line"]
-    except (ValueError, TypeError, AttributeError) as exc:  # front matter not a mapping
-        return {}, body, [f"front matter is not a mapping ({type(exc).__name__}); ignored"]
+    except AttributeError:  # front matter is a list or scalar, not a mapping
+        return {}, body, ["front matter is not a mapping; ignored"]
+    if not isinstance(post.metadata, dict):
+        return {}, body, ["front matter is not a mapping; ignored"]
     return dict(post.metadata), post.content if post.metadata else body, []

@@ -15,7 +15,6 @@ import os
 import queue
 import shutil
 import time
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from .errors import (IndexLockedError, IndexNotFoundError, IndexVersionError,
                      IndexWriteError, SourceError)
 from .schema import LABEL_FIELDS, NO_DATE, SCHEMA_VERSION, build_schema
 from .sources import SourceFile, discover
+from .merging import merge_segments
 from .workers import analyse_in_process, analyse_in_workers, make_job
 
 INDEX_NAME = "MAIN"
@@ -74,7 +74,7 @@ def document_fields(article: Article, source_root: str) -> tuple[Any, ...]:
         "author": article.author,
         "url": article.url,
     }
-    stored = {"meta": meta, "body": zlib.compress(article.body.encode("utf-8"), 6)}
+    stored = {"meta": meta, "body": article.body}  # Whoosh compresses stored fields
     columns = {"key": article.key, "sig": article.signature.encode(),
                "date": epoch if epoch is not None else NO_DATE}
     labels = {"tag": article.tags, "category": article.categories,
@@ -304,7 +304,8 @@ def _update(ix: Any, index_dir: Path, roots: Sequence[Path], rebuild: bool,
     if not rebuild:
         _delete_docs(segments, deletions)
     segments = [s for s in segments if s.deleted_count() < s.doc_count_all()]
-    new_toc = TOC(ix.schema, segments + new_segments, toc.generation + 1)
+    segments = merge_segments(ix, segments + new_segments)
+    new_toc = TOC(ix.schema, segments, toc.generation + 1)
     new_toc.write(ix.storage, INDEX_NAME)
     clean_files(ix.storage, INDEX_NAME, new_toc.generation, new_toc.segments)
     return report

@@ -10,7 +10,6 @@ outrank body matches.
 from __future__ import annotations
 
 import time
-import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -114,8 +113,10 @@ def _text_query(node: ql.Text, needles: _Needles, positive: bool) -> Any:
             needles.scoring.append(Substring(text, ("t",), score=TITLE_BONUS, cache=cache))
     if node.quoted:
         return exact
+    # Broaden to "all of its words" only when every word is at least two
+    # characters: single characters would match nearly every post.
     pieces = [w for w in dict.fromkeys(_precise_words(text)) if w != text]
-    if len(pieces) < 2:
+    if len(pieces) < 2 or min(map(len, pieces)) < 2:
         return exact
     return wq.Or([exact, wq.And([Substring(p, parts, cache=cache) for p in pieces])])
 
@@ -245,15 +246,14 @@ class Index:
         matching, strings = self.build_query(query, date_from=date_from, date_to=date_to, tags=tags,
                                              categories=categories, authors=authors)
         searcher = self._current_searcher()
-        wanted = max(1, offset + limit)
         if sort == "relevance":
-            results = searcher.search(matching, limit=wanted, optimize=False)
+            results = _run_search(searcher, matching, max(1, offset + limit), sort)
         else:
-            results = searcher.search(matching, limit=wanted, sortedby=_date_facet(sort),
-                                      reverse=sort == "-date", optimize=False)
+            results = _by_date(searcher, matching, sort)
         total = len(results)
+        page = list(results[offset:offset + limit]) if limit else []
         hits = [self._hit(searcher, r.docnum, r.score or 0.0, strings if snippets else None)
-                for r in results[offset:offset + limit]] if limit else []
+                for r in page]
         elapsed = (time.perf_counter() - started) * 1000
         return SearchResults(total=total, hits=hits, query=query, elapsed_ms=elapsed)
 
@@ -262,7 +262,7 @@ class Index:
         meta = stored["meta"]
         snippet, spans = "", ()
         if strings is not None:
-            body = zlib.decompress(stored["body"]).decode("utf-8")
+            body = stored["body"]
             snippet, spans = make_snippet(body, strings)
         date = datetime.fromisoformat(meta["date"]) if meta.get("date") else None
         return Hit(path=meta["path"], title=meta["title"], date=date, tags=tuple(meta["tags"]),
@@ -285,20 +285,39 @@ class Index:
                           segments=len(list(reader.leaf_readers())))
 
 
+def _run_search(searcher: Any, matching: Any, wanted: int, sort: str) -> Any:
+    """Top `wanted` hits; every match is visited so that the total is exact
+    (no block-quality skipping, no matcher replacement)."""
+    from whoosh import collectors
+
+    collector = collectors.TopCollector(limit=wanted, usequality=False, replace=0)
+    searcher.search_with_collector(matching, collector)
+    return collector.results()
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    docnum: int
+    score: float
+
+
+def _by_date(searcher: Any, matching: Any, sort: str) -> list[_Ranked]:
+    """All matches ordered by date (newest first for "-date"); undated last."""
+    reader = searcher.reader()
+    dates = reader.column_reader("date")
+    dated, undated = [], []
+    for docnum in sorted(searcher.docs_for_query(matching)):
+        value = dates[docnum]
+        (undated if value == NO_DATE else dated).append((value, docnum))
+    dated.sort(key=lambda pair: pair[0], reverse=sort == "-date")
+    return [_Ranked(d, 0.0) for _, d in dated] + [_Ranked(d, 0.0) for _, d in undated]
+
+
 def _live_column(reader: Any, name: str) -> list[Any]:
     if reader.doc_count_all() == 0:
         return []
     column = reader.column_reader(name)
     return [column[d] for d in range(reader.doc_count_all()) if not reader.is_deleted(d)]
-
-
-def _date_facet(sort: str) -> Any:
-    """Sort by date with undated posts last in both directions."""
-    from whoosh import sorting
-
-    missing = -NO_DATE if sort == "date" else NO_DATE
-    return sorting.TranslateFacet(lambda v: missing if v == NO_DATE else v,
-                                  sorting.FieldFacet("date"))
 
 
 def open_index(path: str | Path = "index") -> Index:

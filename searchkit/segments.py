@@ -16,7 +16,8 @@ from array import array
 from itertools import accumulate
 from typing import Any
 
-from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
+from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter, W3TermInfo
+from whoosh.matching import ListMatcher
 from whoosh.system import pack_ushort
 
 from .analysis import ESCAPE_CHAR, FieldPostings, frequency
@@ -27,7 +28,95 @@ COMPRESS_FROM = 16  # blocks with fewer postings are not zlib-compressed
 
 
 def new_codec() -> Any:
-    return W3Codec(blocklimit=BLOCK, compression=3, inlinelimit=INLINE)
+    return LeanCodec(blocklimit=BLOCK, compression=3, inlinelimit=INLINE)
+
+
+# A block's ids, integral weights and str values are pickled by Whoosh one
+# Python object each (3-9 bytes of overhead apiece).  The lean codec packs
+# each list into one string of code points instead: ids as deltas, weights
+# as integers, values joined with their lengths.  A list marks the packed
+# form so that blocks of the plain W3 form still read.  The classes are
+# pickled into the index: keep them at this import path.
+
+def _pack_ints(numbers: Any) -> str:
+    return "".join(map(chr, numbers))
+
+
+class LeanPostingsWriter(W3PostingsWriter):
+    """W3 block writer with packed ids, weights and values."""
+
+    def _mini_ids(self) -> Any:
+        ids = self._ids
+        if self._byteids or not len(ids):
+            return super()._mini_ids()
+        deltas = [ids[0]] + [b - a for a, b in zip(ids, ids[1:])]
+        if max(deltas) >= 0x110000:
+            return super()._mini_ids()
+        return [_pack_ints(deltas)]
+
+    def _mini_weights(self) -> Any:
+        weights = self._weights
+        if all(w == 1.0 for w in weights):
+            return None
+        if all(w.is_integer() and 0 <= w < 0x10FFFF for w in weights):
+            return [_pack_ints(int(w) for w in weights)]
+        return super()._mini_weights()
+
+    def _mini_values(self) -> Any:
+        values = self._values
+        if values and all(isinstance(v, str) for v in values):
+            return ["".join(values), _pack_ints(map(len, values))]
+        return super()._mini_values()
+
+
+class LeanLeafMatcher(W3LeafMatcher):
+    """Reads the blocks `LeanPostingsWriter` writes (and plain W3 ones)."""
+
+    def _read_ids(self) -> None:
+        if self._data is None:
+            self._read_data()
+        ids = self._data[0]
+        if isinstance(ids, list):
+            self._ids = tuple(accumulate(map(ord, ids[0])))
+        else:
+            super()._read_ids()
+
+    def _read_weights(self) -> None:
+        if self._data is None:
+            self._read_data()
+        weights = self._data[1]
+        if isinstance(weights, list):
+            self._weights = array("f", map(ord, weights[0]))
+        else:
+            super()._read_weights()
+
+    def _read_values(self) -> None:
+        if self._data is None:
+            self._read_data()
+        values = self._data[2]
+        if isinstance(values, list):
+            joined, lens = values
+            ends = list(accumulate(map(ord, lens)))
+            self._values = tuple(joined[s:e] for s, e in zip([0] + ends[:-1], ends))
+        else:
+            super()._read_values()
+
+
+class LeanCodec(W3Codec):
+    """Whoosh's W3 codec with the lean posting blocks above."""
+
+    def postings_writer(self, dbfile: Any, byteids: bool = False) -> Any:
+        return LeanPostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
+                                  compression=self._compression, inlinelimit=self._inlinelimit)
+
+    def postings_reader(self, dbfile: Any, terminfo: Any, format_: Any, term: Any = None,
+                        scorer: Any = None) -> Any:
+        if terminfo.is_inlined():
+            ids, weights, values = terminfo.inlined_postings()
+            return ListMatcher(ids, weights, values, format_, scorer=scorer, term=term,
+                               terminfo=terminfo)
+        offset, length = terminfo.extent()
+        return LeanLeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
 
 
 class SegmentBuilder:

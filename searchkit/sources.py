@@ -18,9 +18,16 @@ from .documents import Article, Problem
 from .frontmatter_io import split_front_matter
 
 POST_SUFFIXES = (".md", ".markdown", ".html", ".htm")
+BLOCK_SEPARATORS = True
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 _INVISIBLE_TAGS = "script, style, noscript, template, head, iframe, object"
+# Elements after which a reader sees a line break: text on either side of
+# them is never joined into one phrase.
+_BLOCK_TAGS = ("p, div, br, li, dt, dd, h1, h2, h3, h4, h5, h6, tr, td, th, section, "
+               "article, aside, header, footer, nav, blockquote, figure, figcaption, pre, "
+               "table, ul, ol, dl, hr, address, main")
+_NOSCRIPT = re.compile(r"<noscript\b.*?(?:</noscript\s*>|\Z)", re.S | re.I)
 _URL_KEYS = ("from", "url", "original_url", "source")
 
 
@@ -92,6 +99,11 @@ def decode_bytes(data: bytes) -> tuple[str, list[str]]:
     """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), ["decoded as UTF-16"]
+        except UnicodeDecodeError:
+            pass
     try:
         return data.decode("utf-8"), []
     except UnicodeDecodeError:
@@ -109,9 +121,14 @@ def extract_visible_text(html: str) -> str:
     comments, scripts or styles; link text, captions and headings kept."""
     from selectolax.lexbor import LexborHTMLParser
 
-    tree = LexborHTMLParser(html)
+    # The parser moves a leading <noscript> into <head> and its text into
+    # <body>; remove such blocks before parsing.
+    tree = LexborHTMLParser(_NOSCRIPT.sub("", html) if "<noscript" in html.lower() else html)
     for node in tree.css(_INVISIBLE_TAGS):
         node.decompose()
+    if BLOCK_SEPARATORS:
+        for node in tree.css(_BLOCK_TAGS):
+            node.insert_after("\n")
     body = tree.body
     return body.text(separator="") if body is not None else ""
 
@@ -198,6 +215,9 @@ def parse_article(data: bytes, source: SourceFile, tz: tzinfo = timezone.utc) ->
     suffix = source.path.suffix.lower()
     html = render_markdown(body) if suffix in MARKDOWN_SUFFIXES else body
     visible = extract_visible_text(html)
+    for name in ("title", "tags", "categories", "category", "author"):
+        if isinstance(meta.get(name), dict):
+            repairs.append(f"front matter {name!r} is a mapping; ignored")
     title = _as_text(meta.get("title"))
     if not title and not visible.strip():
         return Problem(source.relpath, "no title and no visible text", True)

@@ -1,0 +1,71 @@
+"""Keeping the number of segments small (part of the indexer stage).
+
+Every indexing run adds segments; many small segments slow searches down.
+When there are more than MAX_SEGMENTS, the smallest are merged into one by
+re-analysing their stored texts (analysis is deterministic, so the merged
+segment is what a fresh build would give).  Segments that are mostly
+deleted documents are rewritten the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .documents import Article
+
+MAX_SEGMENTS = 8
+
+
+def stored_article(stored: dict[str, Any], key: str, signature: str) -> tuple[Article, str]:
+    """Rebuild the `Article` of an indexed post and its source folder."""
+    meta = stored["meta"]
+    article = Article(
+        key=key, path=meta["path"], title=meta["title"], body=stored.get("body", ""),
+        date=datetime.fromisoformat(meta["date"]) if meta.get("date") else None,
+        tags=tuple(meta["tags"]), categories=tuple(meta["categories"]),
+        author=meta["author"], url=meta["url"], signature=signature,
+    )
+    return article, meta["source"]
+
+
+def choose_merges(segments: list[Any]) -> list[Any]:
+    """The segments to merge: the smallest beyond MAX_SEGMENTS, and any
+    segment with more deleted than live documents."""
+    chosen = [s for s in segments if s.deleted_count() * 2 > s.doc_count_all()]
+    rest = sorted((s for s in segments if s not in chosen), key=lambda s: s.doc_count())
+    excess = len(rest) + (1 if chosen else 0) - MAX_SEGMENTS
+    if excess > 0:
+        chosen += rest[:excess + 1]
+    return chosen if len(chosen) > 1 or any(s.deleted_count() for s in chosen) else []
+
+
+def merge_segments(ix: Any, segments: list[Any]) -> list[Any]:
+    """Return the segment list with the chosen segments merged into one."""
+    from whoosh.reading import SegmentReader
+
+    from .indexer import document_fields
+    from .segments import SegmentBuilder
+
+    chosen = choose_merges(segments)
+    if not chosen:
+        return segments
+    builder = SegmentBuilder(ix)
+    for segment in chosen:
+        reader = SegmentReader(ix.storage, ix.schema, segment)
+        try:
+            keys = reader.column_reader("key")
+            sigs = reader.column_reader("sig")
+            for docnum in range(reader.doc_count_all()):
+                if reader.is_deleted(docnum):
+                    continue
+                key = keys[docnum]
+                key = key.decode("utf-8") if isinstance(key, bytes) else key
+                article, source = stored_article(reader.stored_fields(docnum), key,
+                                                 sigs[docnum].decode("utf-8"))
+                builder.add(*document_fields(article, source))
+        finally:
+            reader.close()
+    merged = builder.finish()
+    kept = [s for s in segments if s not in chosen]
+    return kept + ([merged] if merged is not None else [])
