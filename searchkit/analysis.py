@@ -6,9 +6,9 @@ the query side cannot disagree:
 * `normalize` — NFKC, case folding, OpenCC t2s, whitespace runs → one space.
   This is the text the phrase contract is defined on.
 * character terms — every adjacent pair of characters, with positions
-  (``*c`` fields; the last character pairs with an END mark).  A phrase of
-  n ≥ 2 characters is bigrams at consecutive positions, an exact substring
-  test; a single character is any bigram that starts with it.
+  (``*c`` fields), and every distinct character (``*u`` fields, no
+  positions).  A phrase of n ≥ 2 characters is bigrams at consecutive
+  positions, an exact substring test; a single character is a unigram.
 * word terms — jieba search-mode words (through rjieba) with sequential
   positions, used for relevance ranking.
 """
@@ -23,6 +23,7 @@ from itertools import accumulate
 from dataclasses import dataclass
 
 _SPACES = re.compile(r"\s+")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _lock = threading.Lock()
 _converter: Callable[[str], str] | None = None
 
@@ -30,9 +31,6 @@ _converter: Callable[[str], str] | None = None
 # read on" so that documents longer than the code space still encode.
 ESCAPE = 0x10FFFF
 ESCAPE_CHAR = chr(ESCAPE)
-# Appended to every normalized text before taking bigrams (see
-# `bigram_positions`); control characters never survive `normalize`.
-END = "\x03"
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -49,6 +47,8 @@ def _t2s() -> Callable[[str], str]:
 
 def fold(text: str) -> str:
     """NFKC + case folding + Traditional→Simplified (no whitespace change)."""
+    if _SURROGATES.search(text):  # lone surrogates (undecodable bytes) cannot convert
+        text = _SURROGATES.sub("\ufffd", text)
     text = unicodedata.normalize("NFKC", text).casefold()
     text = unicodedata.normalize("NFKC", text)
     return _t2s()(text)
@@ -131,12 +131,7 @@ def frequency(value: str) -> int:
 
 
 def bigram_positions(text: str) -> dict[str, list[int]]:
-    """Each adjacent character pair of `text` + END with its start positions.
-
-    The pair (last character, END) lets a single character be found as the
-    prefix of some bigram wherever it occurs.
-    """
-    text += END
+    """Each adjacent character pair of `text` with its start positions."""
     grams: dict[str, list[int]] = {}
     get = grams.get
     for i in range(len(text) - 1):
@@ -182,7 +177,10 @@ def analyze_text(text: str, prefix: str) -> dict[str, FieldPostings]:
     """All index fields for one text (title: prefix "t", body: "b")."""
     norm = normalize(text)
     words = segment(norm)
+    chars = dict.fromkeys(norm, "")
+    chars.pop(" ", None)
     return {
         prefix + "c": positional_postings(bigram_positions(norm), len(norm)),
+        prefix + "u": FieldPostings(chars, len(chars)),
         prefix + "w": positional_postings(word_positions(words), len(words)),
     }

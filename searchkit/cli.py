@@ -134,6 +134,9 @@ def query(
     from .search import open_index
 
     settings = _run(resolve_settings, index_dir)
+    # Under a non-UTF-8 locale, arguments arrive with undecodable bytes as
+    # surrogate escapes; they are UTF-8 far more often than not.
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     ix = _run(open_index, settings.index_dir)
     res = _run(ix.search, text, limit=limit, offset=offset, sort=sort, date_from=date_from,
                date_to=date_to, tags=tag, categories=category, authors=author)

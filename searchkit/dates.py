@@ -139,6 +139,6 @@ def parse_day_bound(text: str, *, end: bool) -> datetime:
             stop = start + timedelta(days=1)
         else:
             raise ValueError
-    except ValueError:
+        return stop - timedelta(microseconds=1) if end else start
+    except (ValueError, OverflowError):
         raise ValueError(f"{text!r} is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)") from None
-    return stop - timedelta(microseconds=1) if end else start

@@ -20,6 +20,7 @@ from .errors import QuerySyntaxError
 
 MAX_QUERY_CHARS = 4096
 MAX_CLAUSES = 1024
+MAX_DEPTH = 64
 TEXT_FIELDS = ("title", "body")
 LABEL_FIELDS = ("tag", "category", "author")
 KNOWN_FIELDS = TEXT_FIELDS + LABEL_FIELDS + ("date",)
@@ -99,7 +100,7 @@ def _tokenize(query: str) -> list[_Tok]:
         elif ch == '"':
             text, i = _read_phrase(query, i + 1)
             toks.append(_Tok("phrase", text))
-        elif ch == "-" and i + 1 < n and not query[i + 1].isspace() and (not toks or toks[-1].kind != "field"):
+        elif ch == "-" and i + 1 < n and not query[i + 1].isspace() and query[i + 1] != "-":
             toks.append(_Tok("not"))
             i += 1
         else:
@@ -139,6 +140,7 @@ class _Parser:
         self.toks = toks
         self.i = 0
         self.clauses = 0
+        self.depth = 0
 
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -167,20 +169,26 @@ class _Parser:
         return _join(And, items)
 
     def parse_unary(self) -> Node | None:
-        tok = self.toks[self.i]
-        if tok.kind == "not":
+        negations = 0
+        while (tok := self.peek()) is not None and tok.kind == "not":
+            negations += 1
             self.i += 1
-            if self.peek() is None or self.peek().kind in ("or", ")"):  # type: ignore[union-attr]
-                return None
-            child = self.parse_unary()
-            return Not(child) if child is not None else None
-        return self.parse_primary()
+        if negations and (self.peek() is None or self.peek().kind in ("or", ")")):  # type: ignore[union-attr]
+            return None
+        child = self.parse_primary()
+        if child is None or negations % 2 == 0:
+            return child
+        return Not(child)
 
     def parse_primary(self) -> Node | None:
         tok = self.toks[self.i]
         self.i += 1
         if tok.kind == "(":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise QuerySyntaxError(f"parentheses nested more than {MAX_DEPTH} deep")
             node = self.parse_or()
+            self.depth -= 1
             if self.peek() is not None and self.peek().kind == ")":  # type: ignore[union-attr]
                 self.i += 1
             return node
@@ -241,7 +249,7 @@ def parse_date_filter(value: str) -> DateRange:
                 raise ValueError(f"{text!r} ends before it starts")
             return DateRange(start, end)
         return DateRange(parse_day_bound(text, end=False), parse_day_bound(text, end=True))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise QuerySyntaxError(f"bad date in date:{value}: {exc}") from None
 
 

@@ -17,6 +17,7 @@ TITLE_WORD_BOOST = 3.0
 
 # (prefix, part) → field names.  "t*" fields cover the title, "b*" the body.
 CHAR_FIELDS = {"t": "tc", "b": "bc"}
+UNIGRAM_FIELDS = {"t": "tu", "b": "bu"}
 WORD_FIELDS = {"t": "tw", "b": "bw"}
 LABEL_FIELDS = ("tag", "category", "author")
 NO_DATE = -(2**62)  # column value of posts without a date
@@ -89,6 +90,8 @@ def build_schema() -> fields.Schema:
         schema.add(name, PrecomputedField(positions=False, scorable=False))
     for name in CHAR_FIELDS.values():
         schema.add(name, PrecomputedField(positions=True, scorable=False))
+    for name in UNIGRAM_FIELDS.values():
+        schema.add(name, PrecomputedField(positions=False, scorable=False))
     for name in WORD_FIELDS.values():
         schema.add(name, PrecomputedField(positions=True, scorable=True))
     return schema

@@ -1,10 +1,7 @@
 """Searching an index: the `Index` object, query translation, ranking.
 
-Matching is exact on the character index (`substring.Substring`); ranking
-is BM25F over jieba words (title weighted above body) plus fixed bonuses:
-every bare term found verbatim adds EXACT_BONUS, and found in the title adds
-TITLE_BONUS, so posts with the exact string come first and title matches
-outrank body matches.
+Matching and ranking are in `ranking`; this module holds the public
+`Index` object, its results and the statistics.
 """
 
 from __future__ import annotations
@@ -18,17 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from . import querylang as ql
-from .analysis import normalize, normalize_label, segment
 from .errors import QuerySyntaxError
 from .indexer import open_whoosh
-from .schema import NO_DATE, TITLE_WORD_BOOST, WORD_FIELDS
+from .ranking import Evaluator, Scoring, read_columns, top
+from .schema import NO_DATE, WORD_FIELDS
 from .snippets import make_snippet
-from .substring import Substring
 
-EXACT_BONUS = 1000.0
-TITLE_BONUS = 100.0
 SORTS = ("relevance", "date", "-date")
-_PARTS = {None: ("t", "b"), "title": ("t",), "body": ("b",)}
 
 
 @dataclass(frozen=True)
@@ -79,109 +72,6 @@ class IndexStats:
     segments: int = 0
 
 
-# -------------------------------------------------------- query translation
-
-@dataclass
-class _Needles:
-    """What the ranking and the snippets look for."""
-
-    scoring: list[Any] = field(default_factory=list)
-    strings: list[str] = field(default_factory=list)
-    cache: dict[Any, list[int]] = field(default_factory=dict)
-
-
-def _text_query(node: ql.Text, needles: _Needles, positive: bool) -> Any:
-    from whoosh import query as wq
-
-    text = normalize(node.text)
-    if not text:
-        raise QuerySyntaxError(f"{node.text!r} has nothing to search for")
-    parts = _PARTS[node.field]
-    cache = needles.cache
-    exact = Substring(text, parts, cache=cache)
-    words = [w for w in dict.fromkeys(segment(text)) if w]
-    if positive:
-        needles.strings.append(text)
-        needles.strings.extend(w for w in words if w != text)
-        fields = [WORD_FIELDS[p] for p in parts]
-        for word in words:
-            for fname in fields:
-                boost = TITLE_WORD_BOOST if fname == WORD_FIELDS["t"] else 1.0
-                needles.scoring.append(wq.Term(fname, word, boost=boost))
-        needles.scoring.append(Substring(text, parts, score=EXACT_BONUS, cache=cache))
-        if "t" in parts:
-            needles.scoring.append(Substring(text, ("t",), score=TITLE_BONUS, cache=cache))
-    if node.quoted:
-        return exact
-    # Broaden to "all of its words" only when every word is at least two
-    # characters: single characters would match nearly every post.
-    pieces = [w for w in dict.fromkeys(_precise_words(text)) if w != text]
-    if len(pieces) < 2 or min(map(len, pieces)) < 2:
-        return exact
-    return wq.Or([exact, wq.And([Substring(p, parts, cache=cache) for p in pieces])])
-
-
-def _precise_words(text: str) -> list[str]:
-    import rjieba
-
-    return [w.strip() for w in rjieba.cut(text) if w.strip()]
-
-
-def _date_query(start: datetime | None, end: datetime | None) -> Any:
-    from whoosh import query as wq
-
-    lo = int(start.timestamp()) if start else None
-    hi = int(end.timestamp()) if end else None
-    return wq.NumericRange("date", lo, hi)
-
-
-def _translate(node: ql.Node, needles: _Needles, positive: bool = True) -> Any:
-    from whoosh import query as wq
-
-    if isinstance(node, ql.Text):
-        return _text_query(node, needles, positive)
-    if isinstance(node, ql.Label):
-        return wq.Term(node.kind, normalize_label(node.value))
-    if isinstance(node, ql.DateRange):
-        return _date_query(node.start, node.end)
-    if isinstance(node, ql.Not):
-        return wq.Not(_translate(node.child, needles, not positive))
-    children = [_translate(c, needles, positive) for c in node.children]
-    if isinstance(node, ql.And):
-        if all(isinstance(c, wq.Not) for c in children):
-            children.insert(0, wq.Every())
-        return wq.And(children)
-    return wq.Or([wq.And([wq.Every(), c]) if isinstance(c, wq.Not) else c for c in children])
-
-
-def _filters(date_from: str | datetime | None, date_to: str | datetime | None,
-             tags: Iterable[str], categories: Iterable[str], authors: Iterable[str]) -> list[Any]:
-    from whoosh import query as wq
-
-    out: list[Any] = []
-    if date_from or date_to:
-        start = _bound(date_from, end=False)
-        end = _bound(date_to, end=True)
-        out.append(_date_query(start, end))
-    for kind, values in (("tag", tags), ("category", categories), ("author", authors)):
-        for value in values:
-            out.append(wq.Term(kind, normalize_label(value)))
-    return out
-
-
-def _bound(value: str | datetime | None, *, end: bool) -> datetime | None:
-    from .dates import parse_day_bound
-
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    try:
-        return parse_day_bound(str(value), end=end)
-    except ValueError as exc:
-        raise QuerySyntaxError(f"bad date {'to' if end else 'from'}: {exc}") from None
-
-
 # --------------------------------------------------------------- the index
 
 class Index:
@@ -191,6 +81,8 @@ class Index:
         self.path = Path(path)
         self._ix = open_whoosh(self.path)
         self._searcher: Any = None
+        self._columns: Any = None
+        self._columns_for: Any = None
         self.report: Any = None
 
     def __enter__(self) -> Index:
@@ -211,25 +103,11 @@ class Index:
             self._searcher = self._searcher.refresh()
         return self._searcher
 
-    def build_query(self, query: str, *, date_from: str | datetime | None = None,
-                    date_to: str | datetime | None = None, tags: Iterable[str] = (),
-                    categories: Iterable[str] = (), authors: Iterable[str] = ()) -> tuple[Any, list[str]]:
-        """The Whoosh query for a query string plus keyword filters, and the
-        strings that snippets highlight."""
-        from whoosh import query as wq
-
-        tree = ql.parse_query(query)
-        needles = _Needles()
-        clauses = [_translate(tree, needles)] if tree is not None else []
-        clauses += _filters(date_from, date_to, tags, categories, authors)
-        if not clauses:
-            raise QuerySyntaxError("empty query: give words to search for, or a filter")
-        if len(clauses) == 1 and isinstance(clauses[0], wq.Not):
-            clauses.insert(0, wq.Every())
-        matching = clauses[0] if len(clauses) == 1 else wq.And(clauses)
-        if needles.scoring:
-            matching = wq.AndMaybe(matching, wq.Or(needles.scoring))
-        return matching, needles.strings
+    def _evaluator(self, searcher: Any) -> Evaluator:
+        if self._columns_for is not searcher:
+            self._columns = read_columns(searcher.reader())
+            self._columns_for = searcher
+        return Evaluator(searcher, self._columns)
 
     def search(self, query: str, limit: int = 10, offset: int = 0, sort: str = "relevance",
                date_from: str | datetime | None = None, date_to: str | datetime | None = None,
@@ -243,19 +121,19 @@ class Index:
             raise QuerySyntaxError(f"unknown sort {sort!r} (use one of {', '.join(SORTS)})")
         if limit < 0 or offset < 0:
             raise QuerySyntaxError("limit and offset must not be negative")
-        matching, strings = self.build_query(query, date_from=date_from, date_to=date_to, tags=tags,
-                                             categories=categories, authors=authors)
+        tree = with_filters(ql.parse_query(query), date_from, date_to, tags, categories, authors)
         searcher = self._current_searcher()
+        evaluator = self._evaluator(searcher)
+        scoring = Scoring()
+        docs = evaluator.evaluate(tree, scoring)
         if sort == "relevance":
-            results = _run_search(searcher, matching, max(1, offset + limit), sort)
+            ranked = top(evaluator.scores(docs, scoring), offset + limit)
         else:
-            results = _by_date(searcher, matching, sort)
-        total = len(results)
-        page = list(results[offset:offset + limit]) if limit else []
-        hits = [self._hit(searcher, r.docnum, r.score or 0.0, strings if snippets else None)
-                for r in page]
+            ranked = _by_date(self._columns.dates, docs, sort)[:offset + limit]
+        hits = [self._hit(searcher, d, s, scoring.strings if snippets else None)
+                for d, s in ranked[offset:offset + limit]]
         elapsed = (time.perf_counter() - started) * 1000
-        return SearchResults(total=total, hits=hits, query=query, elapsed_ms=elapsed)
+        return SearchResults(total=len(docs), hits=hits, query=query, elapsed_ms=elapsed)
 
     def _hit(self, searcher: Any, docnum: int, score: float, strings: list[str] | None) -> Hit:
         stored = searcher.stored_fields(docnum)
@@ -285,32 +163,42 @@ class Index:
                           segments=len(list(reader.leaf_readers())))
 
 
-def _run_search(searcher: Any, matching: Any, wanted: int, sort: str) -> Any:
-    """Top `wanted` hits; every match is visited so that the total is exact
-    (no block-quality skipping, no matcher replacement)."""
-    from whoosh import collectors
-
-    collector = collectors.TopCollector(limit=wanted, usequality=False, replace=0)
-    searcher.search_with_collector(matching, collector)
-    return collector.results()
-
-
-@dataclass(frozen=True)
-class _Ranked:
-    docnum: int
-    score: float
-
-
-def _by_date(searcher: Any, matching: Any, sort: str) -> list[_Ranked]:
-    """All matches ordered by date (newest first for "-date"); undated last."""
-    reader = searcher.reader()
-    dates = reader.column_reader("date")
+def _by_date(dates: list[int], docs: set[int], sort: str) -> list[tuple[int, float]]:
+    """Matches ordered by date (newest first for "-date"); undated last."""
     dated, undated = [], []
-    for docnum in sorted(searcher.docs_for_query(matching)):
+    for docnum in sorted(docs):
         value = dates[docnum]
         (undated if value == NO_DATE else dated).append((value, docnum))
     dated.sort(key=lambda pair: pair[0], reverse=sort == "-date")
-    return [_Ranked(d, 0.0) for _, d in dated] + [_Ranked(d, 0.0) for _, d in undated]
+    return [(d, 0.0) for _, d in dated] + [(d, 0.0) for _, d in undated]
+
+
+def with_filters(tree: ql.Node | None, date_from: str | datetime | None,
+                 date_to: str | datetime | None, tags: Iterable[str],
+                 categories: Iterable[str], authors: Iterable[str]) -> ql.Node:
+    """The query tree with the keyword filters added as And clauses, so that
+    both ways of filtering are literally the same query."""
+    clauses: list[ql.Node] = [tree] if tree is not None else []
+    if date_from or date_to:
+        clauses.append(ql.DateRange(_bound(date_from, end=False), _bound(date_to, end=True)))
+    for kind, values in (("tag", tags), ("category", categories), ("author", authors)):
+        clauses.extend(ql.Label(kind, v) for v in values)
+    if not clauses:
+        raise QuerySyntaxError("empty query: give words to search for, or a filter")
+    return clauses[0] if len(clauses) == 1 else ql.And(tuple(clauses))
+
+
+def _bound(value: str | datetime | None, *, end: bool) -> datetime | None:
+    from .dates import parse_day_bound
+
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    try:
+        return parse_day_bound(str(value), end=end)
+    except ValueError as exc:
+        raise QuerySyntaxError(f"bad date {'to' if end else 'from'}: {exc}") from None
 
 
 def _live_column(reader: Any, name: str) -> list[Any]:

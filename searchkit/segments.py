@@ -155,10 +155,14 @@ class SegmentBuilder:
         for name, value in native.items():
             self._add_terms(name, docnum, [t for t, _, _, _ in schema[name].index(value)])
         for name, fp in postings.items():
-            if schema[name].scorable:
-                perdoc.add_field(name, schema[name], None, fp.length)
+            field = schema[name]
+            if field.scorable:
+                perdoc.add_field(name, field, None, fp.length)
                 self._length_column(name)[docnum] = fp.length
-            self._add_positions(name, docnum, fp.terms)
+            if field.format.supports("positions"):
+                self._add_positions(name, docnum, fp.terms)
+            else:
+                self._add_terms(name, docnum, list(fp.terms))
         perdoc.finish_doc()
         self.docnum += 1
 

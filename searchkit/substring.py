@@ -4,8 +4,7 @@
 title and/or body contain a string.  It reads the character postings in
 bulk, block by block, and checks bigram positions itself:
 
-* 1 character  → every bigram that starts with it (texts end with an END
-  mark, so the last character has one too);
+* 1 character  → the unigram posting list;
 * 2 characters → the bigram posting list;
 * n ≥ 3        → a set of bigrams covering every character of the string
   (offsets 0, 2, 4, …, n-2), rarest first; a document matches when one
@@ -21,7 +20,7 @@ from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.query import qcore
 
 from .analysis import decode_positions
-from .schema import CHAR_FIELDS
+from .schema import CHAR_FIELDS, UNIGRAM_FIELDS
 
 
 def _raw_matcher(reader: Any, fieldname: str, term: str) -> tuple[Any, set[int]]:
@@ -30,7 +29,7 @@ def _raw_matcher(reader: Any, fieldname: str, term: str) -> tuple[Any, set[int]]
     deleted: set[int] = set()
     child = getattr(matcher, "child", None)
     if child is not None:
-        deleted = set(reader.deleted_docs())
+        deleted = set(reader.deleted_docs_set)
         matcher = child
     return matcher, deleted
 
@@ -77,6 +76,34 @@ def _walk_blocks(matcher: Any, wanted: list[int] | None, with_values: bool) -> d
     return out
 
 
+def raw_postings(reader: Any, fieldname: str, term: Any,
+                 with_weights: bool = False) -> tuple[list[int], list[float]]:
+    """All live document numbers of a term in one segment (and weights)."""
+    matcher, deleted = _raw_matcher(reader, fieldname, term)
+    ids: list[int] = []
+    weights: list[float] = []
+    if isinstance(matcher, ListMatcher):  # inlined in the term table
+        ids = list(matcher._ids)
+        weights = list(matcher._weights or [1.0] * len(ids)) if with_weights else []
+    else:
+        while matcher.is_active():
+            if matcher._ids is None:
+                matcher._read_ids()
+            ids.extend(matcher._ids)
+            if with_weights:
+                if matcher._weights is None:
+                    matcher._read_weights()
+                weights.extend(matcher._weights)
+            if matcher._lastblock:
+                break
+            matcher._next_block()
+    if deleted:
+        keep = [i for i, d in enumerate(ids) if d not in deleted]
+        ids = [ids[i] for i in keep]
+        weights = [weights[i] for i in keep] if with_weights else []
+    return ids, weights
+
+
 def _cover(text: str) -> dict[str, list[int]]:
     """Bigrams covering every character of `text`, with their offsets."""
     offsets = list(range(0, len(text) - 1, 2))
@@ -92,14 +119,12 @@ def segment_docs(reader: Any, part: str, text: str) -> set[int]:
     """Documents of one segment whose `part` ("t"/"b") contains `text`."""
     if not text:
         return set()
+    if len(text) == 1:
+        unigrams = UNIGRAM_FIELDS[part]
+        if (unigrams, text) not in reader:
+            return set()
+        return set(raw_postings(reader, unigrams, text)[0])
     fieldname = CHAR_FIELDS[part]
-    if len(text) == 1:  # any bigram starting with the character
-        docs: set[int] = set()
-        deleted: set[int] = set()
-        for gram in reader.expand_prefix(fieldname, text):
-            matcher, deleted = _raw_matcher(reader, fieldname, gram)
-            docs.update(_walk_blocks(matcher, None, False))
-        return docs - deleted
     cover = _cover(text)
     for gram in cover:
         if (fieldname, gram) not in reader:

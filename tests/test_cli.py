@@ -246,9 +246,6 @@ def test_c_locale_with_piped_stdout(built):
     assert proc.stderr.startswith("searchkit: error:")
 
 
-@pytest.mark.xfail(reason="BUG: with UTF-8 mode and locale coercion off (pure ASCII C locale), a "
-                          "CJK query arrives as surrogate escapes and crashes OpenCC with "
-                          "UnicodeEncodeError (traceback, exit 1)", strict=True, raises=AssertionError)
 def test_pure_ascii_locale_does_not_crash(built):
     env = clean_env(LANG="C", LC_ALL="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
     env.pop("PYTHONIOENCODING", None)
@@ -290,7 +287,7 @@ def test_default_index_is_relative_to_cwd(tmp_path):
 
 def query_json(index: Path, cwd: Path, query: str) -> dict:
     proc = sk("query", query, "--index", index, "--json", "--limit", "100", cwd=cwd)
-    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
     return json.loads(proc.stdout)
 
 
@@ -324,9 +321,6 @@ def test_incremental_summary(changed):
     assert summary(proc.stderr) == (1, 1, 1, 12, 0)
 
 
-@pytest.mark.xfail(reason="BUG: after an incremental run that deletes or replaces posts, queries "
-                          "crash with AttributeError: 'SegmentReader' object has no attribute "
-                          "'deleted_docs' (substring._raw_matcher)", strict=True, raises=AssertionError)
 def test_incremental_queries_reflect_changes(changed):
     index, root = changed["index"], changed["root"]
     assert hit_paths(index, root, "呱呱呱") == ["2024-01-02-new-post.md"]

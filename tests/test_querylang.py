@@ -118,17 +118,14 @@ def test_lone_minus_is_text():
 
 
 def test_double_negation():
-    assert parse_query("NOT NOT x") == Not(Not(T("x")))
-    assert parse_query("--x") == Not(Not(T("x")))
+    assert parse_query("NOT NOT x") == T("x")  # negations cancel in pairs
+    assert parse_query("--x") == T("--x")  # a leading "--" is text (e.g. --help)
 
 
 def test_minus_before_field():
     assert parse_query("-tag:广告") == Not(Label("tag", "广告"))
 
 
-@pytest.mark.xfail(reason="BUG: `-x` right after a field term is read as the literal text '-x', "
-                          "not as NOT x (tokenizer checks toks[-1].kind != 'field')", strict=True,
-                   raises=AssertionError)
 @pytest.mark.parametrize("query, expected", [
     ("tag:联合早报 -数据交易", And((Label("tag", "联合早报"), Not(T("数据交易"))))),
     ("date:2021 -category:港聞", And((DateRange(day(2021, 1, 1), end_of(2021, 12, 31)),
@@ -326,10 +323,6 @@ def test_parse_date_filter_bad_value(value):
     assert value in str(info.value)
 
 
-@pytest.mark.xfail(reason="BUG: dates at the edge of datetime's range raise OverflowError "
-                          "instead of QuerySyntaxError (parse_day_bound adds a day / _before "
-                          "subtracts 1 µs without catching OverflowError)", strict=True,
-                   raises=OverflowError)
 @pytest.mark.parametrize("query", ["date:9999-12-31", "date:>=9999-12-31", "date:<0001-01-01"])
 def test_date_out_of_range_is_a_syntax_error(query):
     try:
@@ -389,9 +382,6 @@ def test_too_many_terms_is_an_error():
         parse_query(" ".join(["a"] * 2000))
 
 
-@pytest.mark.xfail(reason="BUG: deeply nested parentheses / negations within the length "
-                          "limit raise RecursionError instead of QuerySyntaxError", strict=True,
-                   raises=RecursionError)
 @pytest.mark.parametrize("query", ["(" * 300 + "a", "(" * 1000 + "a" + ")" * 1000,
                                    "-" * 1500 + "a", "NOT " * 1000 + "a"])
 def test_deep_nesting_is_not_a_crash(query):

@@ -1,0 +1,228 @@
+"""Matching and ranking over an open Whoosh searcher (part of the search stage).
+
+The query tree is evaluated with set algebra on document numbers: a text
+clause is the set of posts whose normalized title/body contain it (read in
+bulk from the character index, see `substring`), filters are the posting
+lists of their terms.  Ranking then scores only the matching posts:
+
+    score = EXACT_BONUS × (terms found verbatim)
+          + TITLE_BONUS × (terms found in the title)
+          + BM25 over jieba words (title words weighted TITLE_WORD_BOOST)
+
+so posts containing the exact string come first and title matches outrank
+body matches.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import querylang as ql
+from .analysis import normalize, normalize_label, segment
+from .errors import QuerySyntaxError
+from .schema import NO_DATE, TITLE_WORD_BOOST, WORD_FIELDS
+from .substring import raw_postings, segment_docs
+
+EXACT_BONUS = 1000.0
+TITLE_BONUS = 100.0
+K1, B = 1.2, 0.75
+PARTS = {None: ("t", "b"), "title": ("t",), "body": ("b",)}
+
+
+@dataclass
+class Scoring:
+    """What ranking and snippets need from the positive text clauses."""
+
+    exact: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    words: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    strings: list[str] = field(default_factory=list)
+
+
+class Evaluator:
+    """Evaluates query trees against one searcher; caches per query."""
+
+    def __init__(self, searcher: Any, columns: IndexColumns) -> None:
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.leaves = list(self.reader.leaf_readers())
+        self.columns = columns
+        self.lengths = columns.lengths
+        self._cache: dict[Any, set[int]] = {}
+
+    # ---------------------------------------------------------- primitives
+
+    def substring(self, text: str, parts: tuple[str, ...]) -> set[int]:
+        key = ("s", text, parts)
+        found = self._cache.get(key)
+        if found is None:
+            found = set()
+            for leaf, base in self.leaves:
+                for part in parts:
+                    found.update(base + d for d in segment_docs(leaf, part, text))
+            self._cache[key] = found
+        return found
+
+    def term_docs(self, fieldname: str, text: Any) -> set[int]:
+        found: set[int] = set()
+        for leaf, base in self.leaves:
+            if (fieldname, text) in leaf:
+                ids, _ = raw_postings(leaf, fieldname, text)
+                found.update(base + d for d in ids)
+        return found
+
+    def date_docs(self, start: Any, end: Any) -> set[int]:
+        lo = int(start.timestamp()) if start else NO_DATE + 1
+        hi = int(end.timestamp()) if end else 2**62
+        found = {d for d, v in enumerate(self.columns.dates) if lo <= v <= hi}
+        return found - self.columns.deleted
+
+    def all_docs(self) -> set[int]:
+        return set(self.columns.live)
+
+    # ---------------------------------------------------------- the tree
+
+    def evaluate(self, node: ql.Node, scoring: Scoring, positive: bool = True) -> set[int]:
+        if isinstance(node, ql.Text):
+            return self._text(node, scoring, positive)
+        if isinstance(node, ql.Label):
+            return self.term_docs(node.kind, normalize_label(node.value))
+        if isinstance(node, ql.DateRange):
+            return self.date_docs(node.start, node.end)
+        if isinstance(node, ql.Not):
+            return self.all_docs() - self.evaluate(node.child, scoring, not positive)
+        if isinstance(node, ql.Or):
+            out: set[int] = set()
+            for child in node.children:
+                out |= self.evaluate(child, scoring, positive)
+            return out
+        return self._and(node, scoring, positive)
+
+    def _and(self, node: ql.And, scoring: Scoring, positive: bool) -> set[int]:
+        wanted = [c for c in node.children if not isinstance(c, ql.Not)]
+        unwanted = [c.child for c in node.children if isinstance(c, ql.Not)]
+        sets = sorted((self.evaluate(c, scoring, positive) for c in wanted), key=len)
+        result = set(sets[0]) if sets else self.all_docs()
+        for other in sets[1:]:
+            result &= other
+        for child in unwanted:
+            if not result:
+                break
+            result -= self.evaluate(child, scoring, not positive)
+        return result
+
+    def _text(self, node: ql.Text, scoring: Scoring, positive: bool) -> set[int]:
+        text = normalize(node.text)
+        if not text:
+            raise QuerySyntaxError(f"{node.text!r} has nothing to search for")
+        parts = PARTS[node.field]
+        exact = self.substring(text, parts)
+        if positive:
+            scoring.exact.append((text, parts))
+            words = [w for w in dict.fromkeys(segment(text)) if w]
+            scoring.words.extend((w, parts) for w in words)
+            scoring.strings.append(text)
+            scoring.strings.extend(w for w in words if w != text)
+        if node.quoted:
+            return exact
+        pieces = broadening_pieces(text)
+        if not pieces:
+            return exact
+        broad = set.intersection(*(self.substring(p, parts) for p in sorted(pieces, key=len, reverse=True)))
+        return exact | broad
+
+    # ---------------------------------------------------------- ranking
+
+    def scores(self, docs: set[int], scoring: Scoring) -> dict[int, float]:
+        score = dict.fromkeys(docs, 0.0)
+        for text, parts in scoring.exact:
+            for d in self.substring(text, parts) & docs:
+                score[d] += EXACT_BONUS
+            if "t" in parts:
+                for d in self.substring(text, ("t",)) & docs:
+                    score[d] += TITLE_BONUS
+        for word, parts in dict.fromkeys(scoring.words):
+            for part in parts:
+                self._bm25(WORD_FIELDS[part], word, score, TITLE_WORD_BOOST if part == "t" else 1.0)
+        return score
+
+    def _bm25(self, fieldname: str, word: str, score: dict[int, float], boost: float) -> None:
+        reader = self.reader
+        total_docs = max(1, reader.doc_count_all())
+        df = reader.doc_frequency(fieldname, word)
+        if not df:
+            return
+        idf = math.log(1 + (total_docs - df + 0.5) / (df + 0.5))
+        avgdl = max(1e-9, reader.field_length(fieldname) / total_docs)
+        lengths = self.lengths[fieldname]
+        for leaf, base in self.leaves:
+            if (fieldname, word) not in leaf:
+                continue
+            ids, weights = raw_postings(leaf, fieldname, word, with_weights=True)
+            for d, tf in zip(ids, weights):
+                g = base + d
+                if g in score:
+                    norm = K1 * (1 - B + B * lengths[g] / avgdl)
+                    score[g] += boost * idf * tf * (K1 + 1) / (tf + norm)
+
+
+def broadening_pieces(text: str) -> list[str]:
+    """The words an unquoted term may also match as a whole (all required);
+    empty when broadening would not help or would match nearly everything."""
+    import rjieba
+
+    pieces = [w for w in dict.fromkeys(p.strip() for p in rjieba.cut(text)) if w and w != text]
+    if len(pieces) < 2 or min(map(len, pieces)) < 2:
+        return []
+    return pieces
+
+
+def top(score: dict[int, float], count: int) -> list[tuple[int, float]]:
+    """The `count` best (docnum, score), ties by document number."""
+    best = heapq.nsmallest(count, score.items(), key=lambda item: (-item[1], item[0]))
+    return [(d, s) for d, s in best]
+
+
+@dataclass
+class IndexColumns:
+    """Per-document values read once per searcher: dates, field lengths and
+    the deleted/live documents."""
+
+    dates: list[int]
+    lengths: dict[str, list[int]]
+    deleted: set[int]
+    live: frozenset[int]
+
+
+def read_columns(reader: Any) -> IndexColumns:
+    deleted: set[int] = set()
+    for leaf, base in reader.leaf_readers():
+        if leaf.has_deletions():
+            deleted.update(base + d for d in leaf.deleted_docs_set)
+    total = reader.doc_count_all()
+    dates = list(reader.column_reader("date")) if total else []
+    live = frozenset(d for d in range(total) if d not in deleted)
+    return IndexColumns(dates, field_lengths(reader, WORD_FIELDS.values()), deleted, live)
+
+
+def field_lengths(reader: Any, fieldnames: Iterable[str]) -> dict[str, list[int]]:
+    """Per-document field lengths of the whole index, for BM25 (read from
+    Whoosh's length columns in one go)."""
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN
+    from whoosh.util.numeric import byte_to_length
+
+    table = [byte_to_length(b) for b in range(256)]
+    out: dict[str, list[int]] = {}
+    for name in fieldnames:
+        values: list[int] = []
+        for leaf, _ in reader.leaf_readers():
+            column = leaf._perdoc._cached_reader(f"_{name}_len", LENGTHS_COLUMN)
+            if column is None:
+                values.extend([0] * leaf.doc_count_all())
+            else:
+                values.extend(table[b] for b in column)
+        out[name] = values
+    return out
