@@ -43,7 +43,8 @@ def build_index(sources: Any, index_dir: Any = "index", **kwargs: Any) -> Index:
     """Create or update an index from folders of posts and open it.
 
     Takes the same options as `searchkit index` (`rebuild`, `settings`,
-    `progress`, `wait`); the run's `IndexReport` is in the result's `report`.
+    `progress`, `wait`, `notify`); the run's `IndexReport` is in the
+    result's `report`.
     """
     from .indexer import build_index as _build
     from .search import Index as _Index

@@ -111,8 +111,11 @@ def _index_with_progress(build: Any, settings: Any, rebuild: bool, wait: float, 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
+        def notify(message: str) -> None:
+            err.print(f"searchkit: {message}", markup=False)
+
         return build(settings.sources, settings.index_dir, rebuild=rebuild, settings=settings,
-                     progress=progress, wait=wait)
+                     progress=progress, wait=wait, notify=notify)
 
 
 @app.command()

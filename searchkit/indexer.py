@@ -137,12 +137,17 @@ def _write_meta(index_dir: Path) -> None:
     os.replace(tmp, index_dir / META_FILE)
 
 
-def _lock(ix: Any, wait: float) -> Any:
+def _lock(ix: Any, wait: float, notify: Callable[[str], None] | None = None) -> Any:
     lock = ix.lock("WRITELOCK")
     deadline = time.monotonic() + wait
+    told = False
     while not lock.acquire(blocking=False):
         if time.monotonic() >= deadline:
-            raise IndexLockedError("another `searchkit index` is writing this index")
+            raise IndexLockedError("another `searchkit index` is writing this index"
+                                   + (f" (waited {wait:g} s)" if wait else ""))
+        if notify and not told:
+            notify(f"another `searchkit index` is writing this index; waiting up to {wait:g} s")
+            told = True
         time.sleep(0.2)
     return lock
 
@@ -225,11 +230,14 @@ def _open_for_writing(index_dir: Path, rebuild: bool) -> tuple[Any, bool]:
 
 def build_index(sources: Iterable[str | os.PathLike[str]], index_dir: str | os.PathLike[str],
                 *, rebuild: bool = False, settings: Settings | None = None,
-                progress: Progress | None = None, wait: float = 0.0) -> IndexReport:
+                progress: Progress | None = None, wait: float = 0.0,
+                notify: Callable[[str], None] | None = None) -> IndexReport:
     """Create or update the index at `index_dir` from the post folders `sources`.
 
     Incremental: new posts are added, changed ones re-indexed, deleted ones
-    removed; `rebuild` starts over.  Returns what was done.
+    removed; `rebuild` starts over.  When another run holds the index, wait
+    up to `wait` seconds (telling `notify`), then raise IndexLockedError.
+    Returns what was done.
     """
     started = time.monotonic()
     settings = settings or Settings()
@@ -244,11 +252,15 @@ def build_index(sources: Iterable[str | os.PathLike[str]], index_dir: str | os.P
         _swap_in(staging, target)
         report.elapsed = time.monotonic() - started
         return report
-    lock = _lock(ix, wait)
+    try:
+        lock = _lock(ix, wait, notify)
+    except OSError as exc:
+        raise IndexWriteError(f"cannot lock the index in {target}: {exc.strerror or exc}") from exc
     try:
         report = _update(ix, target, roots, rebuild, settings, progress)
     except OSError as exc:
-        raise IndexWriteError(f"cannot write the index in {target}: {exc.strerror or exc}") from exc
+        raise IndexWriteError(f"cannot write the index in {target}: {exc.strerror or exc}; "
+                              "the previous index is unchanged") from exc
     finally:
         lock.release()
     report.elapsed = time.monotonic() - started

@@ -122,6 +122,15 @@ class Index:
         if limit < 0 or offset < 0:
             raise QuerySyntaxError("limit and offset must not be negative")
         tree = with_filters(ql.parse_query(query), date_from, date_to, tags, categories, authors)
+        try:
+            return self._search(tree, query, limit, offset, sort, snippets, started)
+        except FileNotFoundError:
+            # An indexing run replaced segments under this searcher: reopen.
+            self.close()
+            return self._search(tree, query, limit, offset, sort, snippets, started)
+
+    def _search(self, tree: ql.Node, query: str, limit: int, offset: int, sort: str,
+                snippets: bool, started: float) -> SearchResults:
         searcher = self._current_searcher()
         evaluator = self._evaluator(searcher)
         scoring = Scoring()

@@ -59,8 +59,11 @@ def _analyse_chunk(builder_box: list[Any], ix: Any, job: _Job, chunk: Sequence[S
 
 
 def _worker_main(job: _Job, tasks: Any, results: Any) -> None:
+    import signal
+
     from whoosh import index
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     from .segments import SegmentBuilder
 
     ix = index.open_dir(job.index_dir, indexname="MAIN")
