@@ -81,6 +81,7 @@ def document_fields(article: Article, source_root: str) -> tuple[Any, ...]:
               "author": (article.author,) if article.author else ()}
     keywords = {name: sorted({normalize_label(v) for v in labels[name]} - {""})
                 for name in LABEL_FIELDS}
+    keywords["tagname"] = sorted({" ".join(t.split()) for t in article.tags} - {""})
     host = urlsplit(article.url).hostname if article.url else None
     keywords["host"] = [host.lower()] if host else []
     native: dict[str, Any] = {"key": article.key}

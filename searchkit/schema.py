@@ -86,7 +86,8 @@ def build_schema() -> fields.Schema:
         meta=fields.STORED(),
         body=fields.STORED(),
     )
-    for name in LABEL_FIELDS + ("host",):
+    # "tagname": tags as written, to show them in statistics
+    for name in LABEL_FIELDS + ("host", "tagname"):
         schema.add(name, PrecomputedField(positions=False, scorable=False))
     for name in CHAR_FIELDS.values():
         schema.add(name, PrecomputedField(positions=True, scorable=False))

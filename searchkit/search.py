@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import querylang as ql
+from .analysis import normalize_label
 from .errors import QuerySyntaxError
 from .indexer import open_whoosh
 from .ranking import Evaluator, Scoring, read_columns, top
@@ -160,15 +161,15 @@ class Index:
         """Number of posts, date span and the most used tags."""
         searcher = self._current_searcher()
         reader = searcher.reader()
+        evaluator = self._evaluator(searcher)
         dates = [d for d in _live_column(reader, "date") if d != NO_DATE]
-        tags = Counter({term.decode("utf-8") if isinstance(term, bytes) else term:
-                        reader.doc_frequency("tag", term) for term in reader.lexicon("tag")})
+        tags = _top_labels(reader, evaluator, "tag", "tagname", top)
 
         def as_date(epoch: int | None) -> datetime | None:
             return datetime.fromtimestamp(epoch, timezone.utc) if epoch is not None else None
 
         return IndexStats(posts=reader.doc_count(), first_date=as_date(min(dates, default=None)),
-                          last_date=as_date(max(dates, default=None)), top_tags=tags.most_common(top),
+                          last_date=as_date(max(dates, default=None)), top_tags=tags,
                           segments=len(list(reader.leaf_readers())))
 
 
@@ -208,6 +209,26 @@ def _bound(value: str | datetime | None, *, end: bool) -> datetime | None:
         return parse_day_bound(str(value), end=end)
     except ValueError as exc:
         raise QuerySyntaxError(f"bad date {'to' if end else 'from'}: {exc}") from None
+
+
+def _top_labels(reader: Any, evaluator: Evaluator, field: str, names_field: str,
+                top: int) -> list[tuple[str, int]]:
+    """The most used labels, counted over live posts, each shown in its most
+    common original spelling (Traditional and Simplified forms merged)."""
+    def text(term: Any) -> str:
+        return term.decode("utf-8") if isinstance(term, bytes) else term
+
+    rough = Counter({text(t): reader.doc_frequency(field, t) for t in reader.lexicon(field)})
+    exact = Counter({t: len(evaluator.term_docs(field, t)) for t, _ in rough.most_common(top * 3)})
+    spelling: dict[str, tuple[int, str]] = {}
+    if names_field in reader.schema:
+        for term in reader.lexicon(names_field):
+            name = text(term)
+            key = normalize_label(name)
+            count = reader.doc_frequency(names_field, term)
+            if key in exact and count > spelling.get(key, (0, ""))[0]:
+                spelling[key] = (count, name)
+    return [(spelling.get(t, (0, t))[1], n) for t, n in exact.most_common(top) if n]
 
 
 def _live_column(reader: Any, name: str) -> list[Any]:

@@ -1,0 +1,112 @@
+"""Normalization, segmentation and the posting encodings."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from searchkit.analysis import (analyze_text, bigram_positions, decode_positions,
+                                encode_positions, fold, frequency, normalize, segment,
+                                word_positions)
+from searchkit.documents import Problem
+from searchkit.sources import discover, read_article
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_posts"
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("國家安全", "国家安全"),
+    ("ＣＯＶＩＤ－１９", "covid-19"),
+    ("Hong  Kong\n\tMTR", "hong kong mtr"),
+    ("  香港　地鐵 ", "香港 地铁"),      # ideographic space folds to a plain space
+    ("Straße", "strasse"),
+    ("①②", "12"),
+    ("a\x00b\x07c", "abc"),             # control characters are dropped
+])
+def test_normalize_examples(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT)
+def test_normalize_is_idempotent(text: str) -> None:
+    once = normalize(text)
+    assert normalize(once) == once
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXT)
+def test_fold_keeps_length_for_cjk_and_width(text: str) -> None:
+    cjk = "".join(ch for ch in text if "\u4e00" <= ch <= "\u9fff" or "\uff01" <= ch <= "\uff5e")
+    assert len(fold(cjk)) == len(cjk)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=3_000_000), max_size=40))
+def test_positions_round_trip(numbers: list[int]) -> None:
+    positions = sorted(set(numbers))
+    encoded = encode_positions(positions)
+    assert decode_positions(encoded) == positions
+    assert frequency(encoded) == len(positions)
+    assert decode_positions(encoded.encode("utf-8", "surrogatepass")) == positions
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXT)
+def test_bigram_offsets_slice_back_to_the_bigram(text: str) -> None:
+    norm = normalize(text)
+    for gram, positions in bigram_positions(norm).items():
+        for pos in positions:
+            assert norm[pos:pos + 2] == gram
+
+
+def _sample_bodies() -> list[str]:
+    texts = []
+    for item in discover([SAMPLES]):
+        article = read_article(item) if not isinstance(item, Problem) else None
+        if article is not None and not isinstance(article, Problem):
+            texts.append(normalize(article.title + "\n" + article.body))
+    return texts
+
+
+def test_rjieba_matches_jieba_on_chinese_text() -> None:
+    """rjieba is the fast path; jieba is the reference it must agree with."""
+    jieba = pytest.importorskip("jieba")
+    jieba.setLogLevel(60)
+    compared = 0
+    for text in _sample_bodies():
+        for sentence in re.findall(r"[\u4e00-\u9fff]{2,}", text):
+            reference = [w for w in jieba.cut_for_search(sentence)]
+            assert segment(sentence) == reference, sentence
+            compared += 1
+    assert compared > 100
+
+
+def test_word_positions_are_sequential_not_character_offsets() -> None:
+    """The bug of jieba's Whoosh analyzer: character offsets stored as
+    positions, so multi-word phrases never matched."""
+    words = segment(normalize("广东支持深圳建设粤港澳大湾区数据交易平台"))
+    groups = word_positions(words)
+    all_positions = sorted(p for ps in groups.values() for p in ps)
+    assert all_positions == list(range(len(words)))
+    fields = analyze_text("支持深圳建设数据交易平台", "b")
+    decoded = sorted(p for v in fields["bw"].terms.values() for p in decode_positions(v))
+    assert decoded == list(range(fields["bw"].length))
+
+
+def test_latin_words_and_numbers_are_tokens_of_their_own() -> None:
+    words = segment(normalize("港鐵MTR在2021年推出5G服務"))
+    assert "mtr" in words and "2021" in words and "5g" in words
+
+
+def test_analyze_text_fields() -> None:
+    fields = analyze_text("國家安全 MTR", "t")
+    assert set(fields) == {"tc", "tu", "tw"}
+    assert "国家" in fields["tc"].terms and "全 " in fields["tc"].terms
+    assert " " not in fields["tu"].terms and "国" in fields["tu"].terms
+    assert fields["tc"].length == len("国家安全 mtr")
