@@ -130,6 +130,8 @@ def query(
     tag: list[str] = typer.Option([], "--tag", help="Only posts with this tag (repeatable)."),
     category: list[str] = typer.Option([], "--category", help="Only posts in this category."),
     author: list[str] = typer.Option([], "--author", help="Only posts by this author."),
+    facets: list[str] = typer.Option([], "--facets",
+                                     help="Counts over all matches: tag,category,author,site,month."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Search the index.  Exit 0 with hits, 1 without."""
@@ -142,13 +144,14 @@ def query(
     text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     ix = _run(open_index, settings.index_dir)
     res = _run(ix.search, text, limit=limit, offset=offset, sort=sort, date_from=date_from,
-               date_to=date_to, tags=tag, categories=category, authors=author)
+               date_to=date_to, tags=tag, categories=category, authors=author, facets=facets)
     if as_json:
         sys.stdout.write(json.dumps(res.to_dict(), ensure_ascii=False) + "\n")
     else:
-        from .render import render_results
+        from .render import render_facets, render_results
 
         render_results(res, offset)
+        render_facets(res.facets)
     raise typer.Exit(0 if res.total else 1)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import re
 import os
 import queue
 import shutil
@@ -82,14 +83,26 @@ def document_fields(article: Article, source_root: str) -> tuple[Any, ...]:
     keywords = {name: sorted({normalize_label(v) for v in labels[name]} - {""})
                 for name in LABEL_FIELDS}
     keywords["tagname"] = sorted({" ".join(t.split()) for t in article.tags} - {""})
-    host = urlsplit(article.url).hostname if article.url else None
-    keywords["host"] = [host.lower()] if host else []
+    host = source_host(article.url)
+    keywords["host"] = [host] if host else []
     native: dict[str, Any] = {"key": article.key}
     if epoch is not None:
         native["date"] = epoch
     postings = analyze_text(article.title, "t")
     postings.update(analyze_text(article.body, "b"))
     return stored, columns, keywords, native, postings
+
+
+def source_host(url: str) -> str | None:
+    """The site a post came from; for web-archive links, the archived site."""
+    if not url:
+        return None
+    archived = re.search(r"/web/\d+[a-z_]*/(https?://[^\s]+)", url)
+    try:
+        host = urlsplit(archived.group(1) if archived else url).hostname
+    except ValueError:
+        return None
+    return host.lower() if host else None
 
 
 # ------------------------------------------------------------- index files

@@ -64,3 +64,25 @@ def render_stats(info: Any, index_dir: Path) -> None:
         out.print("top tags:", markup=False)
         for tag, count in info.top_tags:
             out.print(f"  {count:>6}  {tag}", markup=False)
+
+
+def render_facets(facets: dict[str, list[tuple[str, int]]]) -> None:
+    """A table per facet; months as a small text histogram."""
+    if not facets:
+        return
+    from rich.table import Table
+
+    out = _stdout()
+    for name, values in facets.items():
+        table = Table(title=name, title_justify="left", show_header=False, box=None, pad_edge=False)
+        table.add_column("value")
+        table.add_column("posts", justify="right")
+        if name == "month":
+            table.add_column("histogram")
+            peak = max((n for _, n in values), default=1)
+            for value, count in values:
+                table.add_row(value, str(count), "█" * max(1, round(30 * count / peak)))
+        else:
+            for value, count in values:
+                table.add_row(value, str(count))
+        out.print(table)

@@ -17,6 +17,7 @@ from typing import Any
 from . import querylang as ql
 from .analysis import normalize_label
 from .errors import QuerySyntaxError
+from .facets import FacetTables, count_facets, parse_facets
 from .indexer import open_whoosh
 from .ranking import Evaluator, Scoring, read_columns, top
 from .schema import NO_DATE, WORD_FIELDS
@@ -59,9 +60,14 @@ class SearchResults:
     hits: list[Hit]
     query: str
     elapsed_ms: float
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"total": self.total, "hits": [h.to_dict() for h in self.hits]}
+        out: dict[str, Any] = {"total": self.total, "hits": [h.to_dict() for h in self.hits]}
+        if self.facets:
+            out["facets"] = {name: [{"value": v, "count": n} for v, n in values]
+                             for name, values in self.facets.items()}
+        return out
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class Index:
         self._ix = open_whoosh(self.path)
         self._searcher: Any = None
         self._columns: Any = None
+        self._facet_tables: FacetTables | None = None
         self._columns_for: Any = None
         self.report: Any = None
 
@@ -113,25 +120,28 @@ class Index:
     def search(self, query: str, limit: int = 10, offset: int = 0, sort: str = "relevance",
                date_from: str | datetime | None = None, date_to: str | datetime | None = None,
                tags: Iterable[str] = (), categories: Iterable[str] = (),
-               authors: Iterable[str] = (), snippets: bool = True) -> SearchResults:
+               authors: Iterable[str] = (), snippets: bool = True,
+               facets: Iterable[str] = ()) -> SearchResults:
         """Search; the keyword filters behave exactly like the same filters
         written in the query string.  `snippets=False` skips snippet
-        making (faster when asking for many hits)."""
+        making (faster when asking for many hits); `facets` names counts to
+        compute over all matches (tag, category, author, site, month)."""
         started = time.perf_counter()
         if sort not in SORTS:
             raise QuerySyntaxError(f"unknown sort {sort!r} (use one of {', '.join(SORTS)})")
         if limit < 0 or offset < 0:
             raise QuerySyntaxError("limit and offset must not be negative")
         tree = with_filters(ql.parse_query(query), date_from, date_to, tags, categories, authors)
+        wanted = parse_facets(facets)
         try:
-            return self._search(tree, query, limit, offset, sort, snippets, started)
+            return self._search(tree, query, limit, offset, sort, snippets, wanted, started)
         except FileNotFoundError:
             # An indexing run replaced segments under this searcher: reopen.
             self.close()
-            return self._search(tree, query, limit, offset, sort, snippets, started)
+            return self._search(tree, query, limit, offset, sort, snippets, wanted, started)
 
     def _search(self, tree: ql.Node, query: str, limit: int, offset: int, sort: str,
-                snippets: bool, started: float) -> SearchResults:
+                snippets: bool, wanted: tuple[str, ...], started: float) -> SearchResults:
         searcher = self._current_searcher()
         evaluator = self._evaluator(searcher)
         scoring = Scoring()
@@ -142,8 +152,15 @@ class Index:
             ranked = _by_date(self._columns.dates, docs, sort)[:offset + limit]
         hits = [self._hit(searcher, d, s, scoring.strings if snippets else None)
                 for d, s in ranked[offset:offset + limit]]
+        counts = {}
+        if wanted:
+            if self._facet_tables is None or self._facet_tables.reader is not searcher.reader():
+                self._facet_tables = FacetTables(searcher.reader())
+            counts = count_facets(wanted, docs, self._facet_tables, self._columns.dates,
+                                  searcher.stored_fields)
         elapsed = (time.perf_counter() - started) * 1000
-        return SearchResults(total=len(docs), hits=hits, query=query, elapsed_ms=elapsed)
+        return SearchResults(total=len(docs), hits=hits, query=query, elapsed_ms=elapsed,
+                             facets=counts)
 
     def _hit(self, searcher: Any, docnum: int, score: float, strings: list[str] | None) -> Hit:
         stored = searcher.stored_fields(docnum)

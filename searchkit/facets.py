@@ -1,0 +1,96 @@
+"""Facet counts over a whole result set (part of the search stage).
+
+Counts posts per tag, category, author, source site (host of the source
+URL) and month.  Labels are counted by their normalized form, so the
+Simplified and Traditional spellings of a tag are one facet value; each
+value is shown in the spelling one of the matching posts uses.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from .analysis import normalize_label
+from .schema import NO_DATE
+
+FACETS = ("tag", "category", "author", "site", "month")
+_FIELDS = {"tag": "tag", "category": "category", "author": "author", "site": "host"}
+_META = {"tag": "tags", "category": "categories", "author": "author"}
+
+
+def parse_facets(names: Iterable[str]) -> tuple[str, ...]:
+    """Validate facet names ("tag,month" may come as one string)."""
+    from .errors import QuerySyntaxError
+
+    out: list[str] = []
+    for name in names:
+        for part in str(name).split(","):
+            part = part.strip().lower()
+            if not part:
+                continue
+            if part not in FACETS:
+                raise QuerySyntaxError(f"unknown facet {part!r} (use {', '.join(FACETS)})")
+            if part not in out:
+                out.append(part)
+    return tuple(out)
+
+
+class FacetTables:
+    """Per-document label terms, read once per searcher from the postings."""
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        self._tables: dict[str, list[tuple[str, ...]]] = {}
+
+    def table(self, field: str) -> list[tuple[str, ...]]:
+        found = self._tables.get(field)
+        if found is None:
+            from .substring import raw_postings
+
+            per_doc: list[list[str]] = [[] for _ in range(self.reader.doc_count_all())]
+            for leaf, base in self.reader.leaf_readers():
+                for term in leaf.lexicon(field):
+                    text = term.decode("utf-8") if isinstance(term, bytes) else term
+                    for d in raw_postings(leaf, field, term)[0]:
+                        per_doc[base + d].append(text)
+            found = self._tables[field] = [tuple(v) for v in per_doc]
+        return found
+
+
+def count_facets(names: tuple[str, ...], docs: set[int], tables: FacetTables,
+                 dates: list[int], stored: Any, top: int = 20) -> dict[str, list[tuple[str, int]]]:
+    """name → [(value, posts)], by count (months chronologically)."""
+    out: dict[str, list[tuple[str, int]]] = {}
+    for name in names:
+        if name == "month":
+            months = Counter(_month(dates[d]) for d in docs if dates[d] != NO_DATE)
+            out[name] = sorted(months.items())
+            continue
+        table = tables.table(_FIELDS[name])
+        counts: Counter[str] = Counter()
+        example: dict[str, int] = {}
+        for d in docs:
+            for value in table[d]:
+                counts[value] += 1
+                example.setdefault(value, d)
+        best = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top]
+        out[name] = [(_spelling(name, value, example[value], stored), n) for value, n in best]
+    return out
+
+
+def _month(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m")
+
+
+def _spelling(name: str, value: str, docnum: int, stored: Any) -> str:
+    """The label as written in a post that carries it."""
+    if name not in _META:
+        return value
+    written = stored(docnum)["meta"].get(_META[name])
+    for label in ([written] if isinstance(written, str) else written or []):
+        if normalize_label(label) == value:
+            return " ".join(label.split())
+    return value
