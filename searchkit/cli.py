@@ -156,6 +156,32 @@ def query(
 
 
 @app.command()
+def explain(
+    text: str = typer.Argument(..., metavar="QUERY", help="The query to explain."),
+    path: str = typer.Argument(..., help="Path of the post, as shown by `searchkit query`."),
+    index_dir: Optional[Path] = typer.Option(None, "--index", help="Index folder (default: index/)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Why a post matches a query, or which clause fails.  Exit 0 if it
+    matches, 1 if not."""
+    from .config import resolve_settings
+    from .search import open_index
+
+    settings = _run(resolve_settings, index_dir)
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    info = _run(lambda: open_index(settings.index_dir).explain(text, path))
+    if as_json:
+        from dataclasses import asdict
+
+        sys.stdout.write(json.dumps(asdict(info), ensure_ascii=False) + "\n")
+    else:
+        from .render import render_explanation
+
+        render_explanation(info)
+    raise typer.Exit(0 if info.matched else 1)
+
+
+@app.command()
 def stats(
     index_dir: Optional[Path] = typer.Option(None, "--index", help="Index folder (default: index/)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),

@@ -86,3 +86,36 @@ def render_facets(facets: dict[str, list[tuple[str, int]]]) -> None:
             for value, count in values:
                 table.add_row(value, str(count))
         out.print(table)
+
+
+def render_explanation(info: Any) -> None:
+    from rich.console import Console
+    from rich.text import Text
+    from rich.tree import Tree
+
+    out = Console(highlight=False)  # wrap long clause lines instead of cropping them
+    verdict = "matches" if info.matched else "does not match"
+    out.print(Text(f"{info.path}  {info.title}", style="bold"))
+    out.print(f"query {info.query!r} {verdict}", markup=False)
+
+    def label(clause: Any) -> Text:
+        mark = Text("✓ " if clause.matched else "✗ ", style="green" if clause.matched else "red",
+                    overflow="fold")
+        mark.append(f"{clause.kind} {clause.text}".rstrip())
+        if clause.detail:
+            mark.append(f"  — {clause.detail}", style="dim")
+        return mark
+
+    def grow(branch: Any, clause: Any) -> None:
+        node = branch.add(label(clause))
+        for child in clause.children:
+            grow(node, child)
+
+    tree = Tree("clauses")
+    grow(tree, info.clauses)
+    out.print(tree)
+    if info.score:
+        out.print("score:", markup=False)
+        for part, points in info.score.items():
+            out.print(f"  {points:10.4f}  {part}", markup=False)
+        out.print(f"  {sum(info.score.values()):10.4f}  total", markup=False)

@@ -17,6 +17,7 @@ from typing import Any
 from . import querylang as ql
 from .analysis import normalize_label
 from .errors import QuerySyntaxError
+from .explain import Explanation, explain
 from .facets import FacetTables, count_facets, parse_facets
 from .indexer import open_whoosh
 from .ranking import Evaluator, Scoring, read_columns, top
@@ -173,6 +174,11 @@ class Index:
         return Hit(path=meta["path"], title=meta["title"], date=date, tags=tuple(meta["tags"]),
                    categories=tuple(meta["categories"]), author=meta["author"], url=meta["url"],
                    score=float(score), snippet=snippet, highlights=spans, source=meta["source"])
+
+    def explain(self, query: str, path: str) -> Explanation:
+        """Why the post at `path` matches `query` (or which clause fails)."""
+        searcher = self._current_searcher()
+        return explain(self._evaluator(searcher), searcher.stored_fields, query, path)
 
     def stats(self, top: int = 10) -> IndexStats:
         """Number of posts, date span and the most used tags."""
