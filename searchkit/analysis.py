@@ -15,9 +15,11 @@ the query side cannot disagree:
 
 from __future__ import annotations
 
+import heapq
 import re
 import threading
 import unicodedata
+import zlib
 from collections.abc import Callable
 from itertools import accumulate
 from dataclasses import dataclass
@@ -31,6 +33,8 @@ _converter: Callable[[str], str] | None = None
 # read on" so that documents longer than the code space still encode.
 ESCAPE = 0x10FFFF
 ESCAPE_CHAR = chr(ESCAPE)
+SKETCH_SIZE = 48
+SHINGLE = 4
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -175,7 +179,26 @@ def positional_postings(groups: dict[str, list[int]], length: int) -> FieldPosti
 
 def analyze_text(text: str, prefix: str) -> dict[str, FieldPostings]:
     """All index fields for one text (title: prefix "t", body: "b")."""
-    norm = normalize(text)
+    return analyze_normalized(normalize(text), prefix)
+
+
+def sketch(norm: str, size: int = SKETCH_SIZE) -> list[str]:
+    """A bottom-k MinHash sketch of the text's 4-character shingles.
+
+    Two texts share about `size` × Jaccard(shingles) of these values, so
+    wire copies share nearly all of them and unrelated texts almost none.
+    """
+    text = norm.replace(" ", "")
+    if len(text) < SHINGLE:
+        shingles = {text} if text else set()
+    else:
+        shingles = {text[i:i + SHINGLE] for i in range(len(text) - SHINGLE + 1)}
+    hashes = heapq.nsmallest(size, map(zlib.crc32, map(str.encode, shingles)))
+    return [f"{h:08x}" for h in hashes]
+
+
+def analyze_normalized(norm: str, prefix: str) -> dict[str, FieldPostings]:
+    """`analyze_text` for text that is already normalized."""
     words = segment(norm)
     chars = dict.fromkeys(norm, "")
     chars.pop(" ", None)

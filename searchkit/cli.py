@@ -132,6 +132,8 @@ def query(
     author: list[str] = typer.Option([], "--author", help="Only posts by this author."),
     facets: list[str] = typer.Option([], "--facets",
                                      help="Counts over all matches: tag,category,author,site,month."),
+    collapse: bool = typer.Option(False, "--collapse-duplicates",
+                                  help="Show each wire story once, with its number of copies."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Search the index.  Exit 0 with hits, 1 without."""
@@ -144,7 +146,8 @@ def query(
     text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     ix = _run(open_index, settings.index_dir)
     res = _run(ix.search, text, limit=limit, offset=offset, sort=sort, date_from=date_from,
-               date_to=date_to, tags=tag, categories=category, authors=author, facets=facets)
+               date_to=date_to, tags=tag, categories=category, authors=author, facets=facets,
+               collapse_duplicates=collapse)
     if as_json:
         sys.stdout.write(json.dumps(res.to_dict(), ensure_ascii=False) + "\n")
     else:
@@ -153,6 +156,29 @@ def query(
         render_results(res, offset)
         render_facets(res.facets)
     raise typer.Exit(0 if res.total else 1)
+
+
+@app.command()
+def related(
+    path: str = typer.Argument(..., help="Path of the post, as shown by `searchkit query`."),
+    index_dir: Optional[Path] = typer.Option(None, "--index", help="Index folder (default: index/)."),
+    limit: int = typer.Option(10, "--limit", "-n", min=1, help="Posts to show."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Posts like this one: near-duplicate wire copies first, then by shared
+    distinctive words.  Exit 0 with results, 1 without."""
+    from .config import resolve_settings
+    from .search import open_index
+
+    settings = _run(resolve_settings, index_dir)
+    hits = _run(lambda: open_index(settings.index_dir).related(path, limit))
+    if as_json:
+        sys.stdout.write(json.dumps({"hits": [h.to_dict() for h in hits]}, ensure_ascii=False) + "\n")
+    else:
+        from .render import render_related
+
+        render_related(hits)
+    raise typer.Exit(0 if hits else 1)
 
 
 @app.command()

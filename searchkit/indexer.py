@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .analysis import analyze_text, normalize_label
+from .analysis import analyze_normalized, analyze_text, normalize, normalize_label, sketch
 from .config import Settings
 from .dates import resolve_timezone
 from .documents import Article, Problem
@@ -88,8 +88,10 @@ def document_fields(article: Article, source_root: str) -> tuple[Any, ...]:
     native: dict[str, Any] = {"key": article.key}
     if epoch is not None:
         native["date"] = epoch
+    body = normalize(article.body)
+    keywords["mh"] = sketch(body)
     postings = analyze_text(article.title, "t")
-    postings.update(analyze_text(article.body, "b"))
+    postings.update(analyze_normalized(body, "b"))
     return stored, columns, keywords, native, postings
 
 

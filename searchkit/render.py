@@ -31,6 +31,8 @@ def render_results(res: Any, offset: int) -> None:
         head.append(hit.title or "(untitled)", style="bold")
         out.print(head)
         meta = Text("     ")
+        if hit.copies:
+            meta.append(f"+{hit.copies} cop{'y' if hit.copies == 1 else 'ies'}  ", style="magenta")
         if hit.tags:
             meta.append("tags: " + ", ".join(hit.tags) + "  ", style="cyan")
         meta.append(hit.path, style="dim")
@@ -119,3 +121,16 @@ def render_explanation(info: Any) -> None:
         for part, points in info.score.items():
             out.print(f"  {points:10.4f}  {part}", markup=False)
         out.print(f"  {sum(info.score.values()):10.4f}  total", markup=False)
+
+
+def render_related(hits: list[Any]) -> None:
+    from rich.text import Text
+
+    out = _stdout()
+    for rank, hit in enumerate(hits, start=1):
+        date = hit.date.strftime("%Y-%m-%d") if hit.date else "----------"
+        line = Text(f"{rank:>3}. {date}  ")
+        line.append(hit.title or "(untitled)", style="bold")
+        out.print(line)
+        share = f"near-duplicate ({hit.similarity:.0%} of the text)  " if hit.similarity and hit.similarity >= 0.7 else ""
+        out.print(Text(f"     {share}{hit.path}", style="dim"))

@@ -86,8 +86,9 @@ def build_schema() -> fields.Schema:
         meta=fields.STORED(),
         body=fields.STORED(),
     )
-    # "tagname": tags as written, to show them in statistics
-    for name in LABEL_FIELDS + ("host", "tagname"):
+    # "tagname": tags as written, to show them in statistics;
+    # "mh": the body's MinHash sketch values, to find near-duplicates
+    for name in LABEL_FIELDS + ("host", "tagname", "mh"):
         schema.add(name, PrecomputedField(positions=False, scorable=False))
     for name in CHAR_FIELDS.values():
         schema.add(name, PrecomputedField(positions=True, scorable=False))

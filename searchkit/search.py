@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -17,10 +17,11 @@ from typing import Any
 from . import querylang as ql
 from .analysis import normalize_label
 from .errors import QuerySyntaxError
-from .explain import Explanation, explain
+from .explain import Explanation, explain, find_post
 from .facets import FacetTables, count_facets, parse_facets
 from .indexer import open_whoosh
 from .ranking import Evaluator, Scoring, read_columns, top
+from .related import collapse, related
 from .schema import NO_DATE, WORD_FIELDS
 from .snippets import make_snippet
 
@@ -42,15 +43,22 @@ class Hit:
     snippet: str
     highlights: tuple[tuple[int, int], ...] = ()
     source: str = ""
+    copies: int = 0                   # near-duplicates folded into this hit
+    similarity: float | None = None   # for related posts: share of the body sketch
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "path": self.path, "title": self.title,
             "date": self.date.isoformat().replace("+00:00", "Z") if self.date else None,
             "tags": list(self.tags), "categories": list(self.categories),
             "author": self.author, "url": self.url, "score": round(self.score, 4),
             "snippet": self.snippet, "highlights": [list(h) for h in self.highlights],
         }
+        if self.copies:
+            out["copies"] = self.copies
+        if self.similarity is not None:
+            out["similarity"] = round(self.similarity, 3)
+        return out
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,16 @@ class IndexStats:
     last_date: datetime | None
     top_tags: list[tuple[str, int]] = field(default_factory=list)
     segments: int = 0
+
+
+@dataclass(frozen=True)
+class _Options:
+    limit: int
+    offset: int
+    sort: str
+    snippets: bool
+    facets: tuple[str, ...]
+    collapse: bool
 
 
 # --------------------------------------------------------------- the index
@@ -122,42 +140,49 @@ class Index:
                date_from: str | datetime | None = None, date_to: str | datetime | None = None,
                tags: Iterable[str] = (), categories: Iterable[str] = (),
                authors: Iterable[str] = (), snippets: bool = True,
-               facets: Iterable[str] = ()) -> SearchResults:
+               facets: Iterable[str] = (), collapse_duplicates: bool = False) -> SearchResults:
         """Search; the keyword filters behave exactly like the same filters
         written in the query string.  `snippets=False` skips snippet
         making (faster when asking for many hits); `facets` names counts to
-        compute over all matches (tag, category, author, site, month)."""
+        compute over all matches (tag, category, author, site, month);
+        `collapse_duplicates` shows each wire story once, with its number
+        of near-duplicate copies among the matches."""
         started = time.perf_counter()
         if sort not in SORTS:
             raise QuerySyntaxError(f"unknown sort {sort!r} (use one of {', '.join(SORTS)})")
         if limit < 0 or offset < 0:
             raise QuerySyntaxError("limit and offset must not be negative")
         tree = with_filters(ql.parse_query(query), date_from, date_to, tags, categories, authors)
-        wanted = parse_facets(facets)
+        options = _Options(limit, offset, sort, snippets, parse_facets(facets), collapse_duplicates)
         try:
-            return self._search(tree, query, limit, offset, sort, snippets, wanted, started)
+            return self._search(tree, query, options, started)
         except FileNotFoundError:
             # An indexing run replaced segments under this searcher: reopen.
             self.close()
-            return self._search(tree, query, limit, offset, sort, snippets, wanted, started)
+            return self._search(tree, query, options, started)
 
-    def _search(self, tree: ql.Node, query: str, limit: int, offset: int, sort: str,
-                snippets: bool, wanted: tuple[str, ...], started: float) -> SearchResults:
+    def _search(self, tree: ql.Node, query: str, opt: _Options, started: float) -> SearchResults:
         searcher = self._current_searcher()
         evaluator = self._evaluator(searcher)
         scoring = Scoring()
         docs = evaluator.evaluate(tree, scoring)
-        if sort == "relevance":
-            ranked = top(evaluator.scores(docs, scoring), offset + limit)
+        wanted = opt.offset + opt.limit
+        if opt.sort == "relevance":
+            scores = evaluator.scores(docs, scoring)
+            ranked = top(scores, len(docs) if opt.collapse else wanted)
         else:
-            ranked = _by_date(self._columns.dates, docs, sort)[:offset + limit]
-        hits = [self._hit(searcher, d, s, scoring.strings if snippets else None)
-                for d, s in ranked[offset:offset + limit]]
+            ranked = _by_date(self._columns.dates, docs, opt.sort)
+        if opt.collapse:
+            page = collapse(evaluator, ranked, docs, wanted)[opt.offset:]
+        else:
+            page = [(d, s, 0) for d, s in ranked[opt.offset:wanted]]
+        strings = scoring.strings if opt.snippets else None
+        hits = [replace(self._hit(searcher, d, s, strings), copies=n) for d, s, n in page]
         counts = {}
-        if wanted:
+        if opt.facets:
             if self._facet_tables is None or self._facet_tables.reader is not searcher.reader():
                 self._facet_tables = FacetTables(searcher.reader())
-            counts = count_facets(wanted, docs, self._facet_tables, self._columns.dates,
+            counts = count_facets(opt.facets, docs, self._facet_tables, self._columns.dates,
                                   searcher.stored_fields)
         elapsed = (time.perf_counter() - started) * 1000
         return SearchResults(total=len(docs), hits=hits, query=query, elapsed_ms=elapsed,
@@ -174,6 +199,15 @@ class Index:
         return Hit(path=meta["path"], title=meta["title"], date=date, tags=tuple(meta["tags"]),
                    categories=tuple(meta["categories"]), author=meta["author"], url=meta["url"],
                    score=float(score), snippet=snippet, highlights=spans, source=meta["source"])
+
+    def related(self, path: str, limit: int = 10) -> list[Hit]:
+        """Posts most like the one at `path`: near-duplicates (wire copies)
+        first, then by shared distinctive words."""
+        searcher = self._current_searcher()
+        evaluator = self._evaluator(searcher)
+        docnum = find_post(evaluator, path)
+        return [replace(self._hit(searcher, d, s, None), similarity=sim)
+                for d, s, sim in related(evaluator, docnum, limit)]
 
     def explain(self, query: str, path: str) -> Explanation:
         """Why the post at `path` matches `query` (or which clause fails)."""
