@@ -20,8 +20,9 @@ import re
 import threading
 import unicodedata
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import accumulate
+from typing import Any
 from dataclasses import dataclass
 
 _SPACES = re.compile(r"\s+")
@@ -74,9 +75,80 @@ def segment(text: str) -> list[str]:
     Whitespace and punctuation-only pieces are dropped; Latin words and
     numbers stay tokens of their own.
     """
+    return [w for w in _jieba().cut_for_search(text) if _is_word(w)]
+
+
+def cut_words(text: str) -> list[str]:
+    """jieba precise-mode words of normalized text (no overlaps)."""
+    return [w for w in _jieba().cut(text) if w.strip()]
+
+
+# ------------------------------------------------------- user dictionary
+
+DictEntry = tuple[str, "int | None", "str | None"]
+_segmenter: Any = None
+_dictionary: tuple[DictEntry, ...] = ()
+
+
+def _jieba() -> Any:
+    if _segmenter is not None:
+        return _segmenter
     import rjieba
 
-    return [w for w in rjieba.cut_for_search(text) if _is_word(w)]
+    return rjieba
+
+
+def use_dictionary(entries: Iterable[DictEntry]) -> None:
+    """Segment with jieba's dictionary plus these user words from now on."""
+    global _segmenter, _dictionary
+    entries = tuple(entries)
+    if entries == _dictionary:
+        return
+    if not entries:
+        _segmenter = None
+    else:
+        import rjieba
+
+        jieba = rjieba.Jieba()
+        for word, freq, tag in entries:
+            jieba.add_word(word, freq, tag)
+        _segmenter = jieba
+    _dictionary = entries
+
+
+def current_dictionary() -> tuple[DictEntry, ...]:
+    return _dictionary
+
+
+def parse_dictionary(text: str) -> list[DictEntry]:
+    """jieba's user-dictionary format: `word [frequency] [tag]` per line;
+    words are normalized like the texts they segment.  Raises ValueError
+    naming the line for a bad frequency."""
+    entries: dict[str, DictEntry] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        word = normalize(fields[0])
+        freq = None
+        tag = None
+        rest = fields[1:]
+        if rest and rest[0].isdigit():
+            freq = int(rest.pop(0))
+        elif rest and rest[0][:1].isdigit():
+            raise ValueError(f"line {number}: {rest[0]!r} is not a frequency")
+        if rest:
+            tag = rest[0]
+        if word:
+            entries[word] = (word, freq, tag)
+    return sorted(entries.values(), key=lambda e: e[0])
+
+
+def format_dictionary(entries: Iterable[DictEntry]) -> str:
+    lines = []
+    for word, freq, tag in entries:
+        lines.append(" ".join(str(x) for x in (word, freq, tag) if x is not None))
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 def _is_word(token: str) -> bool:

@@ -83,13 +83,16 @@ def index(
     rebuild: bool = typer.Option(False, "--rebuild", help="Start the index over."),
     strict: bool = typer.Option(False, "--strict", help="Exit 2 when any file was skipped."),
     wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for another indexing run."),
+    userdict: Optional[Path] = typer.Option(None, "--userdict",
+                                            help="jieba-format word list to segment with."),
 ) -> None:
     """Build or update the index (adds new posts, re-indexes changed ones,
     removes deleted ones)."""
     from .config import resolve_settings
     from .indexer import build_index
 
-    settings = _run(resolve_settings, index_dir, [str(s) for s in sources] if sources else None)
+    settings = _run(resolve_settings, index_dir, [str(s) for s in sources] if sources else None,
+                    userdict=userdict)
     err = _stderr()
     report = _run(_index_with_progress, build_index, settings, rebuild, wait, err)
     for problem in report.skipped:
@@ -144,7 +147,7 @@ def query(
     # Under a non-UTF-8 locale, arguments arrive with undecodable bytes as
     # surrogate escapes; they are UTF-8 far more often than not.
     text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    ix = _run(open_index, settings.index_dir)
+    ix = _run(open_index, settings.index_dir, settings.title_boost)
     res = _run(ix.search, text, limit=limit, offset=offset, sort=sort, date_from=date_from,
                date_to=date_to, tags=tag, categories=category, authors=author, facets=facets,
                collapse_duplicates=collapse)
@@ -224,6 +227,7 @@ def stats(
             "first_date": info.first_date.isoformat() if info.first_date else None,
             "last_date": info.last_date.isoformat() if info.last_date else None,
             "top_tags": [[t, n] for t, n in info.top_tags],
+            "user_words": info.user_words, "userdict": info.userdict or None,
         }, ensure_ascii=False) + "\n")
         return
     from .render import render_stats

@@ -16,7 +16,7 @@ from . import querylang as ql
 from .analysis import normalize, normalize_label, segment
 from .errors import SearchkitError
 from .ranking import EXACT_BONUS, PARTS, TITLE_BONUS, Evaluator, Scoring, broadening_pieces
-from .schema import NO_DATE, TITLE_WORD_BOOST, WORD_FIELDS
+from .schema import NO_DATE, WORD_FIELDS
 
 
 class PostNotFoundError(SearchkitError):
@@ -148,7 +148,7 @@ def _score_parts(ev: Evaluator, docnum: int, scoring: Scoring) -> dict[str, floa
     for word, where in dict.fromkeys(scoring.words):
         for part in where:
             one = {docnum: 0.0}
-            boost = TITLE_WORD_BOOST if part == "t" else 1.0
+            boost = ev.title_boost if part == "t" else 1.0
             ev._bm25(WORD_FIELDS[part], word, one, boost)
             if one[docnum]:
                 parts[f"bm25 {'title' if part == 't' else 'body'} {word!r}"] = round(one[docnum], 4)

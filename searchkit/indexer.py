@@ -22,15 +22,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .analysis import analyze_normalized, analyze_text, normalize, normalize_label, sketch
-from .config import Settings
+from .analysis import (DictEntry, analyze_normalized, analyze_text, format_dictionary, normalize,
+                       normalize_label, parse_dictionary, sketch, use_dictionary)
+from .config import ConfigError, Settings
 from .dates import resolve_timezone
 from .documents import Article, Problem
 from .errors import (IndexLockedError, IndexNotFoundError, IndexVersionError,
                      IndexWriteError, SourceError)
 from .schema import LABEL_FIELDS, NO_DATE, SCHEMA_VERSION, build_schema
 from .sources import SourceFile, discover
-from .merging import merge_segments
+from .merging import merge_segments, rewrite_documents
 from .workers import analyse_in_process, analyse_in_workers, make_job
 
 INDEX_NAME = "MAIN"
@@ -53,11 +54,14 @@ class IndexReport:
     skipped: list[Problem] = field(default_factory=list)
     repaired: list[Problem] = field(default_factory=list)
     elapsed: float = 0.0
+    resegmented: int = 0             # posts re-segmented for a changed user dictionary
+    resegment_seconds: float = 0.0
 
     def summary(self) -> str:
+        extra = f", re-segmented {self.resegmented}" if self.resegmented else ""
         return (f"added {self.added}, updated {self.updated}, removed {self.removed}, "
                 f"unchanged {self.unchanged}, skipped {len(self.skipped)}, "
-                f"repaired {len(self.repaired)} in {self.elapsed:.1f}s")
+                f"repaired {len(self.repaired)}{extra} in {self.elapsed:.1f}s")
 
 
 # ---------------------------------------------------------------- documents
@@ -296,6 +300,9 @@ def _update(ix: Any, index_dir: Path, roots: Sequence[Path], rebuild: bool,
     from whoosh.index import TOC, clean_files
 
     toc = ix._read_toc()
+    old_words = read_index_dictionary(index_dir)
+    new_words = tuple(load_userdict(settings.userdict)) if settings.userdict else ()
+    use_dictionary(new_words)  # before analysis, and before worker processes fork
     manifest = {} if rebuild else read_manifest(ix)
     plan = _plan(roots, manifest)
     report = IndexReport(unchanged=plan.unchanged, skipped=list(plan.problems))
@@ -330,13 +337,68 @@ def _update(ix: Any, index_dir: Path, roots: Sequence[Path], rebuild: bool,
             report.added += 1
     report.removed = len(plan.removed)
     if not rebuild:
+        started = time.monotonic()
+        changed = {w for w, _, _ in set(old_words) ^ set(new_words)}
+        stale = _containing_any(ix, changed) - set(deletions) - set(plan.removed)
+        rewritten = rewrite_documents(ix, stale)
+        if rewritten is not None:
+            new_segments.append(rewritten)
+            deletions.extend(stale)
+        report.resegmented = len(stale)
+        report.resegment_seconds = time.monotonic() - started
         _delete_docs(segments, deletions)
     segments = [s for s in segments if s.deleted_count() < s.doc_count_all()]
     segments = merge_segments(ix, segments + new_segments)
     new_toc = TOC(ix.schema, segments, toc.generation + 1)
     new_toc.write(ix.storage, INDEX_NAME)
     clean_files(ix.storage, INDEX_NAME, new_toc.generation, new_toc.segments)
+    # After the TOC: if we die in between, the next run sees the old word
+    # list, finds the same changed words and re-segments again.
+    write_index_dictionary(index_dir, new_words, settings.userdict)
     return report
+
+
+def _containing_any(ix: Any, words: set[str]) -> set[int]:
+    """Live documents whose title or body contains any of the words."""
+    if not words or ix.doc_count_all() == 0:
+        return set()
+    from .ranking import Evaluator, read_columns
+
+    with ix.searcher() as searcher:
+        evaluator = Evaluator(searcher, read_columns(searcher.reader()))
+        found: set[int] = set()
+        for word in words:
+            found |= evaluator.substring(word, ("t", "b"))
+        return found & evaluator.columns.live
+
+
+DICTIONARY_FILE = "userdict.txt"
+
+
+def load_userdict(path: Path) -> list[DictEntry]:
+    """Read a jieba-format user dictionary (errors name the file)."""
+    try:
+        return parse_dictionary(Path(path).read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the user dictionary {path}: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"bad user dictionary {path}: {exc}") from exc
+
+
+def read_index_dictionary(index_dir: Path) -> tuple[DictEntry, ...]:
+    """The user words the index was segmented with."""
+    path = Path(index_dir) / DICTIONARY_FILE
+    if not path.is_file():
+        return ()
+    return tuple(parse_dictionary(path.read_text(encoding="utf-8")))
+
+
+def write_index_dictionary(index_dir: Path, entries: tuple[DictEntry, ...], source: Path | None) -> None:
+    path = Path(index_dir) / DICTIONARY_FILE
+    tmp = path.with_suffix(".tmp")
+    header = f"# user words this index is segmented with (from {source})\n" if entries else ""
+    tmp.write_text(header + format_dictionary(entries), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _relpath_of(key: str, roots: Sequence[Path]) -> str:

@@ -69,3 +69,24 @@ def merge_segments(ix: Any, segments: list[Any]) -> list[Any]:
     merged = builder.finish()
     kept = [s for s in segments if s not in chosen]
     return kept + ([merged] if merged is not None else [])
+
+
+def rewrite_documents(ix: Any, docnums: set[int]) -> Any:
+    """A new segment holding fresh analyses of the given (global) documents,
+    rebuilt from their stored texts; None when there are none."""
+    from .indexer import document_fields
+    from .segments import SegmentBuilder
+
+    if not docnums:
+        return None
+    builder = SegmentBuilder(ix)
+    with ix.reader() as reader:
+        keys = reader.column_reader("key")
+        sigs = reader.column_reader("sig")
+        for docnum in sorted(docnums):
+            key = keys[docnum]
+            key = key.decode("utf-8") if isinstance(key, bytes) else key
+            article, source = stored_article(reader.stored_fields(docnum), key,
+                                             sigs[docnum].decode("utf-8"))
+            builder.add(*document_fields(article, source))
+    return builder.finish()

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import querylang as ql
-from .analysis import normalize, normalize_label, segment
+from .analysis import cut_words, normalize, normalize_label, segment
 from .errors import QuerySyntaxError
 from .schema import NO_DATE, TITLE_WORD_BOOST, WORD_FIELDS
 from .substring import raw_postings, segment_docs
@@ -45,7 +45,9 @@ class Scoring:
 class Evaluator:
     """Evaluates query trees against one searcher; caches per query."""
 
-    def __init__(self, searcher: Any, columns: IndexColumns) -> None:
+    def __init__(self, searcher: Any, columns: IndexColumns,
+                 title_boost: float = TITLE_WORD_BOOST) -> None:
+        self.title_boost = title_boost
         self.searcher = searcher
         self.reader = searcher.reader()
         self.leaves = list(self.reader.leaf_readers())
@@ -146,7 +148,7 @@ class Evaluator:
                     score[d] += TITLE_BONUS
         for word, parts in dict.fromkeys(scoring.words):
             for part in parts:
-                self._bm25(WORD_FIELDS[part], word, score, TITLE_WORD_BOOST if part == "t" else 1.0)
+                self._bm25(WORD_FIELDS[part], word, score, self.title_boost if part == "t" else 1.0)
         return score
 
     def _bm25(self, fieldname: str, word: str, score: dict[int, float], boost: float) -> None:
@@ -172,9 +174,7 @@ class Evaluator:
 def broadening_pieces(text: str) -> list[str]:
     """The words an unquoted term may also match as a whole (all required);
     empty when broadening would not help or would match nearly everything."""
-    import rjieba
-
-    pieces = [w for w in dict.fromkeys(p.strip() for p in rjieba.cut(text)) if w and w != text]
+    pieces = [w for w in dict.fromkeys(cut_words(text)) if w != text]
     if len(pieces) < 2 or min(map(len, pieces)) < 2:
         return []
     return pieces
@@ -219,7 +219,8 @@ def field_lengths(reader: Any, fieldnames: Iterable[str]) -> dict[str, list[int]
     for name in fieldnames:
         values: list[int] = []
         for leaf, _ in reader.leaf_readers():
-            column = leaf._perdoc._cached_reader(f"_{name}_len", LENGTHS_COLUMN)
+            perdoc = getattr(leaf, "_perdoc", None)  # None for an empty index
+            column = perdoc._cached_reader(f"_{name}_len", LENGTHS_COLUMN) if perdoc else None
             if column is None:
                 values.extend([0] * leaf.doc_count_all())
             else:

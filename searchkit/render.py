@@ -62,6 +62,8 @@ def render_stats(info: Any, index_dir: Path) -> None:
     out.print(f"index:  {index_dir}", markup=False)
     out.print(f"posts:  {info.posts}", markup=False)
     out.print(f"dates:  {span}", markup=False)
+    words = f"{info.user_words} user words from {info.userdict}" if info.user_words else "jieba's own"
+    out.print(f"dictionary: {words}", markup=False)
     if info.top_tags:
         out.print("top tags:", markup=False)
         for tag, count in info.top_tags:

@@ -19,10 +19,11 @@ from .analysis import normalize_label
 from .errors import QuerySyntaxError
 from .explain import Explanation, explain, find_post
 from .facets import FacetTables, count_facets, parse_facets
-from .indexer import open_whoosh
+from .analysis import use_dictionary
+from .indexer import open_whoosh, read_index_dictionary
 from .ranking import Evaluator, Scoring, read_columns, top
 from .related import collapse, related
-from .schema import NO_DATE, WORD_FIELDS
+from .schema import NO_DATE, TITLE_WORD_BOOST, WORD_FIELDS
 from .snippets import make_snippet
 
 SORTS = ("relevance", "date", "-date")
@@ -86,6 +87,8 @@ class IndexStats:
     last_date: datetime | None
     top_tags: list[tuple[str, int]] = field(default_factory=list)
     segments: int = 0
+    user_words: int = 0
+    userdict: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,9 +106,12 @@ class _Options:
 class Index:
     """An open searchkit index.  Use `open_index()` or `build_index()`."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, title_boost: float = TITLE_WORD_BOOST) -> None:
         self.path = Path(path)
         self._ix = open_whoosh(self.path)
+        self.title_boost = title_boost
+        # segment queries with the user words the index was built with
+        use_dictionary(read_index_dictionary(self.path))
         self._searcher: Any = None
         self._columns: Any = None
         self._facet_tables: FacetTables | None = None
@@ -127,14 +133,15 @@ class Index:
         if self._searcher is None:
             self._searcher = self._ix.searcher()
         elif not self._searcher.up_to_date():
-            self._searcher = self._searcher.refresh()
+            self._searcher.close()
+            self._searcher = self._ix.searcher()
         return self._searcher
 
     def _evaluator(self, searcher: Any) -> Evaluator:
         if self._columns_for is not searcher:
             self._columns = read_columns(searcher.reader())
             self._columns_for = searcher
-        return Evaluator(searcher, self._columns)
+        return Evaluator(searcher, self._columns, self.title_boost)
 
     def search(self, query: str, limit: int = 10, offset: int = 0, sort: str = "relevance",
                date_from: str | datetime | None = None, date_to: str | datetime | None = None,
@@ -227,7 +234,9 @@ class Index:
 
         return IndexStats(posts=reader.doc_count(), first_date=as_date(min(dates, default=None)),
                           last_date=as_date(max(dates, default=None)), top_tags=tags,
-                          segments=len(list(reader.leaf_readers())))
+                          segments=len(list(reader.leaf_readers())),
+                          user_words=len(read_index_dictionary(self.path)),
+                          userdict=_dictionary_source(self.path))
 
 
 def _by_date(dates: list[int], docs: set[int], sort: str) -> list[tuple[int, float]]:
@@ -268,6 +277,14 @@ def _bound(value: str | datetime | None, *, end: bool) -> datetime | None:
         raise QuerySyntaxError(f"bad date {'to' if end else 'from'}: {exc}") from None
 
 
+def _dictionary_source(index_dir: Path) -> str:
+    try:
+        first = (index_dir / "userdict.txt").read_text(encoding="utf-8").split("\n", 1)[0]
+    except OSError:
+        return ""
+    return first.split("(from ", 1)[1].rstrip(")") if "(from " in first else ""
+
+
 def _top_labels(reader: Any, evaluator: Evaluator, field: str, names_field: str,
                 top: int) -> list[tuple[str, int]]:
     """The most used labels, counted over live posts, each shown in its most
@@ -295,6 +312,7 @@ def _live_column(reader: Any, name: str) -> list[Any]:
     return [column[d] for d in range(reader.doc_count_all()) if not reader.is_deleted(d)]
 
 
-def open_index(path: str | Path = "index") -> Index:
-    """Open an existing index for searching."""
-    return Index(path)
+def open_index(path: str | Path = "index", title_boost: float = TITLE_WORD_BOOST) -> Index:
+    """Open an existing index for searching (`title_boost` weights title
+    words against body words in BM25)."""
+    return Index(path, title_boost)
