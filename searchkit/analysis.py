@@ -254,19 +254,27 @@ def analyze_text(text: str, prefix: str) -> dict[str, FieldPostings]:
     return analyze_normalized(normalize(text), prefix)
 
 
-def sketch(norm: str, size: int = SKETCH_SIZE) -> list[str]:
-    """A bottom-k MinHash sketch of the text's 4-character shingles.
-
-    Two texts share about `size` × Jaccard(shingles) of these values, so
-    wire copies share nearly all of them and unrelated texts almost none.
-    """
+def sketch(norm: str, size: int = SKETCH_SIZE) -> list[int]:
+    """A bottom-k MinHash sketch of the text's 4-character shingles: the
+    `size` smallest CRC-32 values, ascending (see `sketch_similarity`)."""
     text = norm.replace(" ", "")
     if len(text) < SHINGLE:
         shingles = {text} if text else set()
     else:
         shingles = {text[i:i + SHINGLE] for i in range(len(text) - SHINGLE + 1)}
-    hashes = heapq.nsmallest(size, map(zlib.crc32, map(str.encode, shingles)))
-    return [f"{h:08x}" for h in hashes]
+    return heapq.nsmallest(size, map(zlib.crc32, map(str.encode, shingles)))
+
+
+def sketch_similarity(a: list[int], b: list[int]) -> float:
+    """Estimated Jaccard similarity of two texts' shingle sets from their
+    bottom-k sketches: the share of the k smallest values of the union that
+    both texts have."""
+    size = min(len(a), len(b))
+    if not size:
+        return 0.0
+    union = heapq.nsmallest(size, set(a) | set(b))
+    both = set(a) & set(b)
+    return sum(1 for h in union if h in both) / size
 
 
 def analyze_normalized(norm: str, prefix: str) -> dict[str, FieldPostings]:

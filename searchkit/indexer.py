@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import re
+from array import array
 import os
 import queue
 import shutil
@@ -29,7 +30,7 @@ from .dates import resolve_timezone
 from .documents import Article, Problem
 from .errors import (IndexLockedError, IndexNotFoundError, IndexVersionError,
                      IndexWriteError, SourceError)
-from .schema import LABEL_FIELDS, NO_DATE, SCHEMA_VERSION, build_schema
+from .schema import LABEL_FIELDS, NO_DATE, SCHEMA_VERSION, SKETCH_KEYS, build_schema
 from .sources import SourceFile, discover
 from .merging import merge_segments, rewrite_documents
 from .workers import analyse_in_process, analyse_in_workers, make_job
@@ -93,7 +94,9 @@ def document_fields(article: Article, source_root: str) -> tuple[Any, ...]:
     if epoch is not None:
         native["date"] = epoch
     body = normalize(article.body)
-    keywords["mh"] = sketch(body)
+    values = sketch(body)
+    keywords["mh"] = [f"{h:08x}" for h in values[:SKETCH_KEYS]]
+    columns["sketch"] = array("I", values).tobytes()
     postings = analyze_text(article.title, "t")
     postings.update(analyze_normalized(body, "b"))
     return stored, columns, keywords, native, postings

@@ -1,8 +1,9 @@
 """Related stories and near-duplicates (part of the search stage).
 
-* Near-duplicates: posts whose bodies share most of their MinHash sketch
-  values (see `analysis.sketch`); the share estimates the Jaccard
-  similarity of their 4-character shingles.  Wire copies score near 1.
+* Near-duplicates: posts sharing one of the smallest values of their body's
+  MinHash sketch are candidates; comparing the whole sketches estimates the
+  Jaccard similarity of their 4-character shingles.  Wire copies score
+  near 1.
 * Related: more-like-this over the post's most distinctive words (tf·idf of
   jieba words in its body), BM25-ranked, with near-duplicates first.
 """
@@ -13,34 +14,34 @@ import math
 from collections import Counter
 from typing import Any
 
-from .analysis import SKETCH_SIZE, normalize, segment
+from array import array
+
+from .analysis import normalize, segment, sketch_similarity
 from .ranking import Evaluator, top
-from .schema import WORD_FIELDS
+from .schema import SKETCH_KEYS, WORD_FIELDS
 
 DUPLICATE = 0.7        # sketch share from which two posts count as copies
 MLT_WORDS = 15
 
 
-def sketch_values(evaluator: Evaluator, docnum: int) -> list[str]:
-    """The sketch terms of one post, read back from its stored body."""
-    from .analysis import sketch
-
-    stored = evaluator.searcher.stored_fields(docnum)
-    return sketch(normalize(stored.get("body", "")))
+def sketch_of(evaluator: Evaluator, docnum: int) -> list[int]:
+    """The body sketch of one post, from the index column."""
+    data = evaluator.reader.column_reader("sketch")[docnum]
+    return list(array("I", data)) if data else []
 
 
-def similar_posts(evaluator: Evaluator, docnum: int, values: list[str] | None = None,
+def similar_posts(evaluator: Evaluator, docnum: int,
                   within: set[int] | None = None) -> dict[int, float]:
-    """Other posts sharing sketch values with `docnum` → estimated similarity."""
-    values = values if values is not None else sketch_values(evaluator, docnum)
-    if not values:
-        return {}
-    shared: Counter[int] = Counter()
-    for value in values:
-        shared.update(evaluator.term_docs("mh", value))
-    shared.pop(docnum, None)
-    size = min(SKETCH_SIZE, len(values))
-    return {d: n / size for d, n in shared.items() if within is None or d in within}
+    """Posts sharing one of the smallest sketch values with `docnum`
+    (candidates), with their estimated similarity."""
+    values = sketch_of(evaluator, docnum)
+    candidates: set[int] = set()
+    for value in values[:SKETCH_KEYS]:
+        candidates |= evaluator.term_docs("mh", f"{value:08x}")
+    candidates.discard(docnum)
+    if within is not None:
+        candidates &= within
+    return {d: sketch_similarity(values, sketch_of(evaluator, d)) for d in candidates}
 
 
 def distinctive_words(evaluator: Evaluator, body: str, count: int = MLT_WORDS) -> list[str]:

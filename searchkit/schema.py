@@ -21,6 +21,7 @@ UNIGRAM_FIELDS = {"t": "tu", "b": "bu"}
 WORD_FIELDS = {"t": "tw", "b": "bw"}
 LABEL_FIELDS = ("tag", "category", "author")
 NO_DATE = -(2**62)  # column value of posts without a date
+SKETCH_KEYS = 4     # sketch values indexed as terms
 
 
 class CompactPositions(formats.Format):
@@ -85,9 +86,11 @@ def build_schema() -> fields.Schema:
         date=fields.NUMERIC(bits=64, signed=True, sortable=True),
         meta=fields.STORED(),
         body=fields.STORED(),
+        sketch=fields.COLUMN(columns.VarBytesColumn()),
     )
     # "tagname": tags as written, to show them in statistics;
-    # "mh": the body's MinHash sketch values, to find near-duplicates
+    # "mh": the smallest values of the body's MinHash sketch: posts that
+    # share one are candidate near-duplicates (the whole sketch is a column)
     for name in LABEL_FIELDS + ("host", "tagname", "mh"):
         schema.add(name, PrecomputedField(positions=False, scorable=False))
     for name in CHAR_FIELDS.values():
