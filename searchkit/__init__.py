@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import (IndexLockedError, IndexNotFoundError, IndexVersionError, IndexWriteError,
+from .errors import (IndexCorruptError, IndexLockedError, IndexNotFoundError, IndexVersionError, IndexWriteError,
                      QuerySyntaxError, SearchkitError, SourceError, StrictModeError)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Article", "Hit", "Index", "IndexLockedError", "IndexNotFoundError", "IndexReport",
+    "Article", "Hit", "Index", "IndexCorruptError", "IndexLockedError", "IndexNotFoundError", "IndexReport",
     "IndexStats", "IndexVersionError", "IndexWriteError", "QuerySyntaxError", "SearchResults",
     "SearchkitError", "Settings", "SourceError", "StrictModeError", "build_index", "normalize",
     "open_index", "__version__",

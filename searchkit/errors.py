@@ -28,6 +28,12 @@ class IndexVersionError(SearchkitError):
     hint = "run `searchkit index --rebuild`"
 
 
+class IndexCorruptError(SearchkitError):
+    """The index files are damaged or missing."""
+
+    hint = "run `searchkit index --rebuild`"
+
+
 class IndexLockedError(SearchkitError):
     """Another process is writing the index."""
 

@@ -28,8 +28,8 @@ from .analysis import (DictEntry, analyze_normalized, analyze_text, format_dicti
 from .config import ConfigError, Settings
 from .dates import resolve_timezone
 from .documents import Article, Problem
-from .errors import (IndexLockedError, IndexNotFoundError, IndexVersionError,
-                     IndexWriteError, SourceError)
+from .errors import (IndexCorruptError, IndexLockedError, IndexNotFoundError,
+                     IndexVersionError, IndexWriteError, SourceError)
 from .schema import LABEL_FIELDS, NO_DATE, SCHEMA_VERSION, SKETCH_KEYS, build_schema
 from .sources import SourceFile, discover
 from .merging import merge_segments, rewrite_documents
@@ -136,13 +136,25 @@ def check_version(index_dir: Path) -> None:
 
 def open_whoosh(index_dir: Path) -> Any:
     """Open the Whoosh index after the version check."""
+    import pickle
+    import struct
+
     from whoosh import index
 
     check_version(index_dir)
-    try:
-        return index.open_dir(str(index_dir), indexname=INDEX_NAME)
-    except (AttributeError, ImportError, ModuleNotFoundError, EOFError) as exc:
-        raise IndexVersionError(f"{index_dir} cannot be read ({exc})") from exc
+    for attempt in range(3):
+        try:
+            ix = index.open_dir(str(index_dir), indexname=INDEX_NAME)
+            ix.doc_count_all()  # reads the table of contents now
+            return ix
+        except FileNotFoundError as exc:
+            if attempt == 2:  # not a publish racing us: files are missing
+                raise IndexCorruptError(f"{index_dir} is missing files ({exc.filename})") from exc
+            time.sleep(0.05)
+        except (AttributeError, ImportError, EOFError, pickle.UnpicklingError, struct.error,
+                TypeError, ValueError, IndexError, KeyError, index.IndexError) as exc:
+            raise IndexCorruptError(f"{index_dir} cannot be read ({type(exc).__name__}: {exc})") from exc
+    raise AssertionError("unreachable")
 
 
 def _create(index_dir: Path) -> Any:
@@ -244,10 +256,11 @@ def _open_for_writing(index_dir: Path, rebuild: bool) -> tuple[Any, bool]:
             raise IndexWriteError(f"cannot create an index in {index_dir}: {exc.strerror or exc}") from exc
     try:
         return open_whoosh(index_dir), False
-    except IndexVersionError:
+    except (IndexVersionError, IndexCorruptError):
         if not rebuild:
             raise
-    # An index of another schema version: build beside it and swap at the end.
+    # An unreadable index or one of another schema version: build beside it
+    # and swap at the end.
     return None, True
 
 
@@ -280,7 +293,9 @@ def build_index(sources: Iterable[str | os.PathLike[str]], index_dir: str | os.P
     except OSError as exc:
         raise IndexWriteError(f"cannot lock the index in {target}: {exc.strerror or exc}") from exc
     try:
-        report = _update(ix, target, roots, rebuild, settings, progress)
+        report = _update(ix, target, roots, rebuild, settings, progress, lock)
+    except FileNotFoundError as exc:
+        raise IndexCorruptError(f"{target} is missing files ({exc.filename})") from exc
     except OSError as exc:
         raise IndexWriteError(f"cannot write the index in {target}: {exc.strerror or exc}; "
                               "the previous index is unchanged") from exc
@@ -299,8 +314,8 @@ def _swap_in(staging: Path, target: Path) -> None:
 
 
 def _update(ix: Any, index_dir: Path, roots: Sequence[Path], rebuild: bool,
-            settings: Settings, progress: Progress | None) -> IndexReport:
-    from whoosh.index import TOC, clean_files
+            settings: Settings, progress: Progress | None, lock: Any = None) -> IndexReport:
+    from whoosh.index import TOC
 
     toc = ix._read_toc()
     old_words = read_index_dictionary(index_dir)
@@ -320,7 +335,7 @@ def _update(ix: Any, index_dir: Path, roots: Sequence[Path], rebuild: bool,
 
     if progress:
         progress(0, total)
-    job = make_job(index_dir, settings.timezone, SEGMENT_DOCS)
+    job = make_job(index_dir, settings.timezone, SEGMENT_DOCS, getattr(lock, "fd", None))
     if total <= IN_PROCESS_LIMIT or settings.workers <= 1:
         new_segments, outcomes = analyse_in_process(ix, plan.to_index, job, advance)
     else:
@@ -354,11 +369,36 @@ def _update(ix: Any, index_dir: Path, roots: Sequence[Path], rebuild: bool,
     segments = merge_segments(ix, segments + new_segments)
     new_toc = TOC(ix.schema, segments, toc.generation + 1)
     new_toc.write(ix.storage, INDEX_NAME)
-    clean_files(ix.storage, INDEX_NAME, new_toc.generation, new_toc.segments)
+    _clean(ix.storage, new_toc.generation, new_toc.segments + toc.segments)
     # After the TOC: if we die in between, the next run sees the old word
     # list, finds the same changed words and re-segments again.
     write_index_dictionary(index_dir, new_words, settings.userdict)
     return report
+
+
+def _clean(storage: Any, generation: int, keep: list[Any]) -> None:
+    """Delete index files no reader should need any more.
+
+    The previous generation's table of contents and segments are kept until
+    the next run, so that searches that opened them just before this run
+    published keep working; interrupted runs' leftovers go.
+    """
+    from whoosh.index import TOC
+
+    keep_ids = {s.segment_id() for s in keep}
+    toc_pattern = TOC._pattern(INDEX_NAME)
+    seg_pattern = TOC._segment_pattern(INDEX_NAME)
+    temp_toc = re.compile(rf"^_{INDEX_NAME}_\d+\.toc\.[\d.]+$")
+    for name in list(storage):
+        toc = toc_pattern.match(name)
+        seg = seg_pattern.match(name)
+        stale = ((toc and int(toc.group(1)) < generation - 1) or temp_toc.match(name)
+                 or (seg and seg.group(1) not in keep_ids))
+        if stale:
+            try:
+                storage.delete_file(name)
+            except OSError:
+                pass
 
 
 def _containing_any(ix: Any, words: set[str]) -> set[int]:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import heapq
 import math
+import sys
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,7 +126,7 @@ class Evaluator:
         exact = self.substring(text, parts)
         if positive:
             scoring.exact.append((text, parts))
-            words = [w for w in dict.fromkeys(segment(text)) if w]
+            words = query_words(text)
             scoring.words.extend((w, parts) for w in words)
             scoring.strings.append(text)
             scoring.strings.extend(w for w in words if w != text)
@@ -171,9 +173,24 @@ class Evaluator:
                     score[g] += boost * idf * tf * (K1 + 1) / (tf + norm)
 
 
+def query_words(text: str) -> list[str]:
+    """The jieba search-mode words a query text is ranked by.  One or two
+    characters are taken as one word, which spares short queries the
+    dictionary load (a quarter second) in a fresh process."""
+    if len(text) <= 2:
+        return [text] if _is_word(text) else []
+    return [w for w in dict.fromkeys(segment(text)) if w]
+
+
+def _is_word(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
+
+
 def broadening_pieces(text: str) -> list[str]:
     """The words an unquoted term may also match as a whole (all required);
     empty when broadening would not help or would match nearly everything."""
+    if len(text) < 4:  # two pieces of two characters need four
+        return []
     pieces = [w for w in dict.fromkeys(cut_words(text)) if w != text]
     if len(pieces) < 2 or min(map(len, pieces)) < 2:
         return []
@@ -197,13 +214,34 @@ class IndexColumns:
     live: frozenset[int]
 
 
+def numeric_column(leaf: Any, column: Any, doccount: int, default: int) -> list[int]:
+    """All values of a Whoosh NumericColumn reader at once (Whoosh reads
+    them one file access per document)."""
+    raw_reader = column.raw_column() if hasattr(column, "raw_column") else column
+    try:
+        count, size = raw_reader._count, raw_reader._fixedlen
+        data = raw_reader._dbfile.get(raw_reader._basepos, count * size)
+        values = array(raw_reader._typecode, data)
+    except AttributeError:  # another column type: the slow, general way
+        return list(column)
+    if sys.byteorder == "little":
+        values.byteswap()  # Whoosh packs numbers big-endian
+    out = values.tolist() + [default] * (doccount - count)
+    if column is not raw_reader:
+        out = list(map(column._translate, out))
+    return out
+
+
 def read_columns(reader: Any) -> IndexColumns:
     deleted: set[int] = set()
+    dates: list[int] = []
     for leaf, base in reader.leaf_readers():
         if leaf.has_deletions():
             deleted.update(base + d for d in leaf.deleted_docs_set)
+        if leaf.doc_count_all():
+            column = leaf.column_reader("date", translate=True)
+            dates.extend(numeric_column(leaf, column, leaf.doc_count_all(), NO_DATE))
     total = reader.doc_count_all()
-    dates = list(reader.column_reader("date")) if total else []
     live = frozenset(d for d in range(total) if d not in deleted)
     return IndexColumns(dates, field_lengths(reader, WORD_FIELDS.values()), deleted, live)
 
@@ -224,6 +262,6 @@ def field_lengths(reader: Any, fieldnames: Iterable[str]) -> dict[str, list[int]
             if column is None:
                 values.extend([0] * leaf.doc_count_all())
             else:
-                values.extend(table[b] for b in column)
+                values.extend(map(table.__getitem__, numeric_column(leaf, column, leaf.doc_count_all(), 0)))
         out[name] = values
     return out

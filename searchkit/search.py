@@ -16,7 +16,7 @@ from typing import Any
 
 from . import querylang as ql
 from .analysis import normalize_label
-from .errors import QuerySyntaxError
+from .errors import IndexCorruptError, QuerySyntaxError
 from .explain import Explanation, explain, find_post
 from .facets import FacetTables, count_facets, parse_facets
 from .analysis import use_dictionary
@@ -161,12 +161,20 @@ class Index:
             raise QuerySyntaxError("limit and offset must not be negative")
         tree = with_filters(ql.parse_query(query), date_from, date_to, tags, categories, authors)
         options = _Options(limit, offset, sort, snippets, parse_facets(facets), collapse_duplicates)
+        return self._retrying(lambda: self._search(tree, query, options, started))
+
+    def _retrying(self, action: Any) -> Any:
+        """Run `action`; if index files vanished under this searcher (an
+        indexing run replaced them), reopen once; if they are still missing,
+        the index is damaged."""
         try:
-            return self._search(tree, query, options, started)
+            return action()
         except FileNotFoundError:
-            # An indexing run replaced segments under this searcher: reopen.
             self.close()
-            return self._search(tree, query, options, started)
+            try:
+                return action()
+            except FileNotFoundError as exc:
+                raise IndexCorruptError(f"{self.path} is missing files ({exc.filename})") from exc
 
     def _search(self, tree: ql.Node, query: str, opt: _Options, started: float) -> SearchResults:
         searcher = self._current_searcher()
@@ -210,19 +218,28 @@ class Index:
     def related(self, path: str, limit: int = 10) -> list[Hit]:
         """Posts most like the one at `path`: near-duplicates (wire copies)
         first, then by shared distinctive words."""
-        searcher = self._current_searcher()
-        evaluator = self._evaluator(searcher)
-        docnum = find_post(evaluator, path)
-        return [replace(self._hit(searcher, d, s, None), similarity=sim)
-                for d, s, sim in related(evaluator, docnum, limit)]
+        def action() -> list[Hit]:
+            searcher = self._current_searcher()
+            evaluator = self._evaluator(searcher)
+            docnum = find_post(evaluator, path)
+            return [replace(self._hit(searcher, d, s, None), similarity=sim)
+                    for d, s, sim in related(evaluator, docnum, limit)]
+
+        return self._retrying(action)
 
     def explain(self, query: str, path: str) -> Explanation:
         """Why the post at `path` matches `query` (or which clause fails)."""
-        searcher = self._current_searcher()
-        return explain(self._evaluator(searcher), searcher.stored_fields, query, path)
+        def action() -> Explanation:
+            searcher = self._current_searcher()
+            return explain(self._evaluator(searcher), searcher.stored_fields, query, path)
+
+        return self._retrying(action)
 
     def stats(self, top: int = 10) -> IndexStats:
         """Number of posts, date span and the most used tags."""
+        return self._retrying(lambda: self._stats(top))
+
+    def _stats(self, top: int) -> IndexStats:
         searcher = self._current_searcher()
         reader = searcher.reader()
         evaluator = self._evaluator(searcher)

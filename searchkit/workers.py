@@ -29,6 +29,7 @@ class _Job:
     index_dir: str
     timezone: str
     segment_docs: int
+    lock_fd: int | None = None   # the parent's index lock, inherited by fork
 
 
 def _analyse_chunk(builder_box: list[Any], ix: Any, job: _Job, chunk: Sequence[SourceFile],
@@ -64,6 +65,14 @@ def _worker_main(job: _Job, tasks: Any, results: Any) -> None:
     from whoosh import index
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _die_with_parent()
+    if job.lock_fd is not None:
+        # The write lock belongs to the parent: a copy held here would keep
+        # the index locked after the parent was killed.
+        try:
+            os.close(job.lock_fd)
+        except OSError:
+            pass
     from .segments import SegmentBuilder
 
     ix = index.open_dir(job.index_dir, indexname="MAIN")
@@ -84,6 +93,18 @@ def _worker_main(job: _Job, tasks: Any, results: Any) -> None:
     if last is not None:
         segments.append(last)
     results.put(("done", segments))
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (no orphans)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: workers notice a dead parent on their next poll
 
 
 def analyse_in_process(ix: Any, files: Sequence[SourceFile], job: _Job,
@@ -125,6 +146,10 @@ def analyse_in_workers(files: Sequence[SourceFile], job: _Job, workers: int, chu
             if proc.is_alive():
                 proc.terminate()
             proc.join(timeout=5)
+        # Unsent chunks must not keep this process alive at exit (Ctrl-C).
+        for q in (tasks, results):
+            q.cancel_join_thread()
+            q.close()
 
 
 def _collect(results: Any, procs: list[Any],
@@ -149,8 +174,8 @@ def _collect(results: Any, procs: list[Any],
     return segments, outcomes
 
 
-def make_job(index_dir: Path, timezone: str, segment_docs: int) -> _Job:
-    return _Job(str(index_dir), timezone, segment_docs)
+def make_job(index_dir: Path, timezone: str, segment_docs: int, lock_fd: int | None = None) -> _Job:
+    return _Job(str(index_dir), timezone, segment_docs, lock_fd)
 
 
 def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
