@@ -38,7 +38,7 @@ from .workers import analyse_in_process, analyse_in_workers, make_job
 INDEX_NAME = "MAIN"
 META_FILE = "searchkit.json"
 CHUNK = 64               # files per task sent to a worker
-SEGMENT_DOCS = 8000      # documents per segment before a worker starts another
+SEGMENT_DOCS = 6000      # documents per segment before a worker starts another (memory)
 IN_PROCESS_LIMIT = 300   # smaller jobs are analysed without worker processes
 
 Progress = Callable[[int, int], None]
