@@ -116,10 +116,6 @@ def use_dictionary(entries: Iterable[DictEntry]) -> None:
     _dictionary = entries
 
 
-def current_dictionary() -> tuple[DictEntry, ...]:
-    return _dictionary
-
-
 def parse_dictionary(text: str) -> list[DictEntry]:
     """jieba's user-dictionary format: `word [frequency] [tag]` per line;
     words are normalized like the texts they segment.  Raises ValueError

@@ -10,13 +10,11 @@ index or the new one, never half of it.
 from __future__ import annotations
 
 import json
-import multiprocessing
-import re
-from array import array
 import os
-import queue
+import re
 import shutil
 import time
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +24,6 @@ from urllib.parse import urlsplit
 from .analysis import (DictEntry, analyze_normalized, analyze_text, format_dictionary, normalize,
                        normalize_label, parse_dictionary, sketch, use_dictionary)
 from .config import ConfigError, Settings
-from .dates import resolve_timezone
 from .documents import Article, Problem
 from .errors import (IndexCorruptError, IndexLockedError, IndexNotFoundError,
                      IndexVersionError, IndexWriteError, SourceError)
@@ -38,7 +35,7 @@ from .workers import analyse_in_process, analyse_in_workers, make_job
 INDEX_NAME = "MAIN"
 META_FILE = "searchkit.json"
 CHUNK = 64               # files per task sent to a worker
-SEGMENT_DOCS = 6000      # documents per segment before a worker starts another (memory)
+SEGMENT_DOCS = 8000      # documents per segment before a worker starts another
 IN_PROCESS_LIMIT = 300   # smaller jobs are analysed without worker processes
 
 Progress = Callable[[int, int], None]

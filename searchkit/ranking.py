@@ -56,6 +56,7 @@ class Evaluator:
         self.columns = columns
         self.lengths = columns.lengths
         self._cache: dict[Any, set[int]] = {}
+        self.columns_cache: dict[str, Any] = {}
 
     # ---------------------------------------------------------- primitives
 

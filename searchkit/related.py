@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Any
-
 from array import array
 
 from .analysis import normalize, segment, sketch_similarity
@@ -26,7 +24,10 @@ MLT_WORDS = 15
 
 def sketch_of(evaluator: Evaluator, docnum: int) -> list[int]:
     """The body sketch of one post, from the index column."""
-    data = evaluator.reader.column_reader("sketch")[docnum]
+    column = evaluator.columns_cache.get("sketch")
+    if column is None:  # one reader per search: opening it is not cheap
+        column = evaluator.columns_cache["sketch"] = evaluator.reader.column_reader("sketch")
+    data = column[docnum]
     return list(array("I", data)) if data else []
 
 
@@ -41,7 +42,15 @@ def similar_posts(evaluator: Evaluator, docnum: int,
     candidates.discard(docnum)
     if within is not None:
         candidates &= within
-    return {d: sketch_similarity(values, sketch_of(evaluator, d)) for d in candidates}
+    mine = set(values)
+    size = max(1, len(values))
+    out: dict[int, float] = {}
+    for d in candidates:
+        other = sketch_of(evaluator, d)
+        shared = len(mine.intersection(other))
+        # few shared values: clearly not a copy, the rough share will do
+        out[d] = shared / size if shared * 2 < size else sketch_similarity(values, other)
+    return out
 
 
 def distinctive_words(evaluator: Evaluator, body: str, count: int = MLT_WORDS) -> list[str]:

@@ -23,7 +23,7 @@ from .analysis import use_dictionary
 from .indexer import open_whoosh, read_index_dictionary
 from .ranking import Evaluator, Scoring, read_columns, top
 from .related import collapse, related
-from .schema import NO_DATE, TITLE_WORD_BOOST, WORD_FIELDS
+from .schema import NO_DATE, TITLE_WORD_BOOST
 from .snippets import make_snippet
 
 SORTS = ("relevance", "date", "-date")

@@ -1,8 +1,8 @@
 """Exact substring matching on the character index (part of the search stage).
 
-`Substring` is a Whoosh query that matches the documents whose normalized
-title and/or body contain a string.  It reads the character postings in
-bulk, block by block, and checks bigram positions itself:
+`segment_docs` finds the documents of one segment whose normalized title
+or body contains a string.  It reads the character postings in bulk, block
+by block, and checks bigram positions itself:
 
 * 1 character  → the unigram posting list;
 * 2 characters → the bigram posting list;
@@ -17,7 +17,6 @@ from bisect import bisect_left
 from typing import Any
 
 from whoosh.matching import ListMatcher, NullMatcher
-from whoosh.query import qcore
 
 from .analysis import decode_positions
 from .schema import CHAR_FIELDS, UNIGRAM_FIELDS
@@ -165,82 +164,3 @@ def _aligned(doc: int, order: list[str], cover: dict[str, list[int]],
         if not starts:
             return False
     return True
-
-
-class DocListMatcher(ListMatcher):
-    """A sorted list of documents that all score the same constant."""
-
-    def __init__(self, ids: list[int], score: float) -> None:
-        super().__init__(ids, all_weights=score)
-        self._constant = score
-
-    def skip_to(self, id: int) -> None:  # noqa: A002 - Whoosh's signature
-        if self._i < len(self._ids) and self._ids[self._i] < id:
-            self._i = bisect_left(self._ids, id, self._i)
-
-    def weight(self) -> float:
-        return self._constant
-
-    def score(self) -> float:
-        return self._constant
-
-    def block_max_weight(self) -> float:
-        return self._constant
-
-    def supports_block_quality(self) -> bool:
-        return False
-
-    def copy(self) -> DocListMatcher:
-        other = DocListMatcher(self._ids, self._constant)
-        other._i = self._i
-        return other
-
-
-class Substring(qcore.Query):
-    """Documents whose normalized title/body contain `text` (already normalized)."""
-
-    def __init__(self, text: str, parts: tuple[str, ...] = ("t", "b"), score: float = 0.0,
-                 cache: dict[Any, list[int]] | None = None) -> None:
-        self.text = text
-        self.parts = parts
-        self.score = score
-        self.boost = 1.0
-        # shared by the Substring clauses of one search, so that the same
-        # string is looked up once per segment however often it appears
-        self.cache = cache if cache is not None else {}
-
-    def __repr__(self) -> str:
-        return f"Substring({self.text!r}, {self.parts!r}, score={self.score})"
-
-    def __eq__(self, other: object) -> bool:
-        return (isinstance(other, Substring) and self.text == other.text
-                and self.parts == other.parts and self.score == other.score)
-
-    def __hash__(self) -> int:
-        return hash((self.text, self.parts, self.score))
-
-    def is_leaf(self) -> bool:
-        return True
-
-    def estimate_size(self, ixreader: Any) -> int:
-        return ixreader.doc_count_all()
-
-    def docs_in(self, reader: Any) -> list[int]:
-        """Sorted matching document numbers of a (possibly multi-segment) reader."""
-        if reader.is_atomic():
-            key = (id(reader), self.parts, self.text)
-            found = self.cache.get(key)
-            if found is None:
-                docs: set[int] = set()
-                for part in self.parts:
-                    docs |= segment_docs(reader, part, self.text)
-                found = self.cache[key] = sorted(docs)
-            return found
-        out: list[int] = []
-        for leaf, base in reader.leaf_readers():
-            out.extend(base + d for d in self.docs_in(leaf))
-        return out
-
-    def matcher(self, searcher: Any, context: Any = None) -> Any:
-        ids = self.docs_in(searcher.reader())
-        return DocListMatcher(ids, self.score) if ids else NullMatcher()

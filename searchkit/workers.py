@@ -11,13 +11,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .dates import resolve_timezone
 from .documents import Problem
+from .errors import IndexWriteError
 from .sources import SourceFile, read_article
 
 # (key, problem or None, repairs) for each file handled
@@ -163,7 +164,8 @@ def _collect(results: Any, procs: list[Any],
         except queue.Empty:
             dead = [p for p in procs if not p.is_alive() and p.exitcode not in (0, None)]
             if dead:
-                raise RuntimeError(f"an indexing worker died (exit code {dead[0].exitcode})")
+                raise IndexWriteError(f"an indexing worker died (exit code {dead[0].exitcode}); "
+                                      "the previous index is unchanged") from None
             continue
         if kind == "chunk":
             outcomes.extend(payload)
@@ -176,8 +178,3 @@ def _collect(results: Any, procs: list[Any],
 
 def make_job(index_dir: Path, timezone: str, segment_docs: int, lock_fd: int | None = None) -> _Job:
     return _Job(str(index_dir), timezone, segment_docs, lock_fd)
-
-
-def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
