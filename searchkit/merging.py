@@ -1,10 +1,11 @@
 """Keeping the number of segments small (part of the indexer stage).
 
 Every indexing run adds segments; many small segments slow searches down.
-When there are more than MAX_SEGMENTS, the smallest are merged into one by
-re-analysing their stored texts (analysis is deterministic, so the merged
-segment is what a fresh build would give).  Segments that are mostly
-deleted documents are rewritten the same way.
+Once there are several small segments (incremental runs), they are merged
+into one by re-analysing their stored texts (analysis is deterministic, so
+the merged segment is what a fresh build would give).  Segments that are
+mostly deleted documents are rewritten the same way.  Full-size segments
+are never merged, so the cost of a run stays proportional to what changed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 
 from .documents import Article
 
-MAX_SEGMENTS = 8
+SMALL = 2000        # live posts below which a segment counts as small
+MAX_SMALL = 4       # small segments tolerated before they are merged
+MERGED_MAX = 8000   # at most this many posts are re-analysed in one merge
 
 
 def stored_article(stored: dict[str, Any], key: str, signature: str) -> tuple[Article, str]:
@@ -30,14 +33,23 @@ def stored_article(stored: dict[str, Any], key: str, signature: str) -> tuple[Ar
 
 
 def choose_merges(segments: list[Any]) -> list[Any]:
-    """The segments to merge: the smallest beyond MAX_SEGMENTS, and any
-    segment with more deleted than live documents."""
-    chosen = [s for s in segments if s.deleted_count() * 2 > s.doc_count_all()]
-    rest = sorted((s for s in segments if s not in chosen), key=lambda s: s.doc_count())
-    excess = len(rest) + (1 if chosen else 0) - MAX_SEGMENTS
-    if excess > 0:
-        chosen += rest[:excess + 1]
-    return chosen if len(chosen) > 1 or any(s.deleted_count() for s in chosen) else []
+    """The segments to rewrite into one: every segment with more deleted
+    than live posts, and the small segments once there are more than
+    MAX_SMALL of them (smallest first, at most MERGED_MAX posts)."""
+    heavy = [s for s in segments if s.deleted_count() * 2 > s.doc_count_all()]
+    small = sorted((s for s in segments if s not in heavy and s.doc_count() < SMALL),
+                   key=lambda s: s.doc_count())
+    chosen = list(heavy)
+    if len(small) > MAX_SMALL:
+        chosen += small
+    picked: list[Any] = []
+    total = 0
+    for segment in sorted(chosen, key=lambda s: s.doc_count()):
+        if picked and total + segment.doc_count() > MERGED_MAX:
+            break
+        picked.append(segment)
+        total += segment.doc_count()
+    return picked if len(picked) > 1 or any(s.deleted_count() for s in picked) else []
 
 
 def merge_segments(ix: Any, segments: list[Any]) -> list[Any]:
