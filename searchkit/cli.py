@@ -235,6 +235,59 @@ def stats(
     render_stats(info, settings.index_dir)
 
 
+@app.command()
+def serve(
+    index_dir: Optional[Path] = typer.Option(None, "--index", help="Index folder (default: index/)."),
+    host: str = typer.Option("127.0.0.1", "--host",
+                             help="Address to listen on; anything but loopback exposes the archive."),
+    port: int = typer.Option(8765, "--port", min=1, max=65535, help="Port to listen on."),
+) -> None:
+    """Search and read the index in a web browser (read-only; needs the
+    `web` extra).  Stop with Ctrl-C."""
+    import ipaddress
+
+    from .config import resolve_settings
+
+    settings = _run(resolve_settings, index_dir)
+    try:
+        import uvicorn
+
+        from .web import create_app
+    except ImportError as exc:
+        missing = SearchkitError(f"the web interface needs {exc.name or 'more packages'}, which is not installed")
+        missing.hint = "install it with: pip install 'searchkit[web]'"
+        _fail(missing)
+    err = _stderr()
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        err.print(f"searchkit: warning: listening on {host}: anyone who can reach this machine can read "
+                  "the whole archive (there is no login); the default 127.0.0.1 keeps it local",
+                  markup=False)
+    allowed = ["127.0.0.1", "localhost"] if host in ("127.0.0.1", "localhost") else None
+    web_app = _run(create_app, settings.index_dir, title_boost=settings.title_boost, allowed_hosts=allowed)
+    _run(_check_port, host.strip("[]"), port)
+    shown = f"[{host.strip('[]')}]" if ":" in host else host
+    err.print(f"searchkit: serving {settings.index_dir} at http://{shown}:{port}/ (Ctrl-C to stop)",
+              markup=False)
+    uvicorn.run(web_app, host=host.strip("[]"), port=port, log_level="warning", server_header=False)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail now, with exit code 2, when the address cannot be listened on."""
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as exc:
+        raise SearchkitError(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from None
+
+
 def run() -> None:
     """Console-script entry point."""
     app()
