@@ -1,0 +1,77 @@
+"""A full disk or a read-only index folder, simulated in-process (the test
+machine runs as root, for whom permission bits do not apply)."""
+
+from __future__ import annotations
+
+import errno
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import searchkit
+from searchkit.cli import app
+from tests.conftest import SAMPLES, write_post
+
+
+def _index_with_one_more_post(tmp_path: Path) -> tuple[Path, Path, set[str]]:
+    posts, index = tmp_path / "posts", tmp_path / "ix"
+    shutil.copytree(SAMPLES, posts)
+    searchkit.build_index([str(posts)], str(index))
+    before = {h.path for h in searchkit.open_index(index).search("的", limit=100).hits}
+    write_post(posts, "new.md", "新文章", "這是一篇新的文章，的確如此。")
+    return posts, index, before
+
+
+def _run(posts: Path, index: Path) -> object:
+    return CliRunner().invoke(app, ["index", str(posts), "--index", str(index)])
+
+
+def test_disk_full_while_writing_keeps_the_previous_index(tmp_path, monkeypatch) -> None:
+    posts, index, before = _index_with_one_more_post(tmp_path)
+
+    def no_space(self):  # noqa: ANN001
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("searchkit.segments.SegmentBuilder.finish", no_space)
+    result = _run(posts, index)
+    assert result.exit_code == 2
+    assert "No space left on device" in result.output and "previous index is unchanged" in result.output
+    assert "Traceback" not in result.output
+    monkeypatch.undo()
+    assert {h.path for h in searchkit.open_index(index).search("的", limit=100).hits} == before
+    assert _run(posts, index).exit_code == 0  # space again: the run completes
+    assert "new.md" in {h.path for h in searchkit.open_index(index).search("的", limit=100).hits}
+
+
+def test_read_only_index_folder_gives_a_clear_error(tmp_path, monkeypatch) -> None:
+    posts, index, before = _index_with_one_more_post(tmp_path)
+    import whoosh.util.filelock as filelock
+
+    real_open = filelock.os.open
+
+    def refuse(path, *args, **kwargs):  # noqa: ANN001
+        if str(path).startswith(str(index)):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(filelock.os, "open", refuse)
+    result = _run(posts, index)
+    assert result.exit_code == 2
+    assert "cannot lock the index" in result.output and "Permission denied" in result.output
+    assert "Traceback" not in result.output
+    monkeypatch.undo()
+    assert {h.path for h in searchkit.open_index(index).search("的", limit=100).hits} == before
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
+def test_library_raises_index_write_error(tmp_path, monkeypatch, code) -> None:
+    posts, index, _ = _index_with_one_more_post(tmp_path)
+
+    def fail(self):  # noqa: ANN001
+        raise OSError(code, "simulated")
+
+    monkeypatch.setattr("searchkit.segments.SegmentBuilder.finish", fail)
+    with pytest.raises(searchkit.IndexWriteError):
+        searchkit.build_index([str(posts)], str(index))
