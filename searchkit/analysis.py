@@ -16,6 +16,7 @@ the query side cannot disagree:
 from __future__ import annotations
 
 import heapq
+import operator
 import re
 import threading
 import unicodedata
@@ -202,31 +203,27 @@ def frequency(value: str) -> int:
     return len(value) - value.count(ESCAPE_CHAR) if ESCAPE_CHAR in value else len(value)
 
 
-def bigram_positions(text: str) -> dict[str, list[int]]:
-    """Each adjacent character pair of `text` with its start positions."""
-    grams: dict[str, list[int]] = {}
-    get = grams.get
-    for i in range(len(text) - 1):
-        gram = text[i:i + 2]
-        found = get(gram)
+def group_positions(keys: Iterable[str]) -> dict[str, list[int]]:
+    """Each distinct key with the positions (0, 1, 2, …) where it occurs."""
+    out: dict[str, list[int]] = {}
+    get = out.get
+    for i, key in enumerate(keys):
+        found = get(key)
         if found is None:
-            grams[gram] = [i]
+            out[key] = [i]
         else:
             found.append(i)
-    return grams
+    return out
+
+
+def bigram_positions(text: str) -> dict[str, list[int]]:
+    """Each adjacent character pair of `text` with its start positions."""
+    return group_positions(map(operator.add, text[:-1], text[1:]))
 
 
 def word_positions(words: list[str]) -> dict[str, list[int]]:
     """Each word with its sequential token positions (0, 1, 2, …)."""
-    out: dict[str, list[int]] = {}
-    get = out.get
-    for i, word in enumerate(words):
-        found = get(word)
-        if found is None:
-            out[word] = [i]
-        else:
-            found.append(i)
-    return out
+    return group_positions(words)
 
 
 @dataclass(frozen=True)

@@ -52,11 +52,24 @@ def choose_merges(segments: list[Any]) -> list[Any]:
     return picked if len(picked) > 1 or any(s.deleted_count() for s in picked) else []
 
 
+def _add_stored(builder: Any, reader: Any, docnums: Any) -> None:
+    """Re-analyse documents of `reader` from their stored texts into `builder`."""
+    from .indexer import document_fields
+
+    keys = reader.column_reader("key")
+    sigs = reader.column_reader("sig")
+    for docnum in docnums:
+        key = keys[docnum]
+        key = key.decode("utf-8") if isinstance(key, bytes) else key
+        article, source = stored_article(reader.stored_fields(docnum), key,
+                                         sigs[docnum].decode("utf-8"))
+        builder.add(*document_fields(article, source))
+
+
 def merge_segments(ix: Any, segments: list[Any]) -> list[Any]:
     """Return the segment list with the chosen segments merged into one."""
     from whoosh.reading import SegmentReader
 
-    from .indexer import document_fields
     from .segments import SegmentBuilder
 
     chosen = choose_merges(segments)
@@ -66,16 +79,8 @@ def merge_segments(ix: Any, segments: list[Any]) -> list[Any]:
     for segment in chosen:
         reader = SegmentReader(ix.storage, ix.schema, segment)
         try:
-            keys = reader.column_reader("key")
-            sigs = reader.column_reader("sig")
-            for docnum in range(reader.doc_count_all()):
-                if reader.is_deleted(docnum):
-                    continue
-                key = keys[docnum]
-                key = key.decode("utf-8") if isinstance(key, bytes) else key
-                article, source = stored_article(reader.stored_fields(docnum), key,
-                                                 sigs[docnum].decode("utf-8"))
-                builder.add(*document_fields(article, source))
+            live = (d for d in range(reader.doc_count_all()) if not reader.is_deleted(d))
+            _add_stored(builder, reader, live)
         finally:
             reader.close()
     merged = builder.finish()
@@ -86,19 +91,11 @@ def merge_segments(ix: Any, segments: list[Any]) -> list[Any]:
 def rewrite_documents(ix: Any, docnums: set[int]) -> Any:
     """A new segment holding fresh analyses of the given (global) documents,
     rebuilt from their stored texts; None when there are none."""
-    from .indexer import document_fields
     from .segments import SegmentBuilder
 
     if not docnums:
         return None
     builder = SegmentBuilder(ix)
     with ix.reader() as reader:
-        keys = reader.column_reader("key")
-        sigs = reader.column_reader("sig")
-        for docnum in sorted(docnums):
-            key = keys[docnum]
-            key = key.decode("utf-8") if isinstance(key, bytes) else key
-            article, source = stored_article(reader.stored_fields(docnum), key,
-                                             sigs[docnum].decode("utf-8"))
-            builder.add(*document_fields(article, source))
+        _add_stored(builder, reader, sorted(docnums))
     return builder.finish()

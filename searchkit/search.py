@@ -243,7 +243,8 @@ class Index:
         searcher = self._current_searcher()
         reader = searcher.reader()
         evaluator = self._evaluator(searcher)
-        dates = [d for d in _live_column(reader, "date") if d != NO_DATE]
+        columns = evaluator.columns
+        dates = [columns.dates[d] for d in columns.live if columns.dates[d] != NO_DATE]
         tags = _top_labels(reader, evaluator, "tag", "tagname", top)
 
         def as_date(epoch: int | None) -> datetime | None:
@@ -320,13 +321,6 @@ def _top_labels(reader: Any, evaluator: Evaluator, field: str, names_field: str,
             if key in exact and count > spelling.get(key, (0, ""))[0]:
                 spelling[key] = (count, name)
     return [(spelling.get(t, (0, t))[1], n) for t, n in exact.most_common(top) if n]
-
-
-def _live_column(reader: Any, name: str) -> list[Any]:
-    if reader.doc_count_all() == 0:
-        return []
-    column = reader.column_reader(name)
-    return [column[d] for d in range(reader.doc_count_all()) if not reader.is_deleted(d)]
 
 
 def open_index(path: str | Path = "index", title_boost: float = TITLE_WORD_BOOST) -> Index:

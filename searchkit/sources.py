@@ -6,12 +6,14 @@ file is skipped) or an `Article` whose `repairs` say what was fixed.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timezone, tzinfo
 from pathlib import Path
+from typing import Any
 
 from .dates import date_from_filename, parse_post_date
 from .documents import Article, Problem
@@ -135,19 +137,14 @@ def extract_visible_text(html: str) -> str:
 
 def render_markdown(text: str) -> str:
     """Markdown to HTML (CommonMark, raw HTML allowed)."""
+    return _markdown_renderer().render(text)
+
+
+@functools.cache
+def _markdown_renderer() -> Any:
     from markdown_it import MarkdownIt
 
-    return _markdown_renderer(MarkdownIt).render(text)
-
-
-_RENDERER = None
-
-
-def _markdown_renderer(factory):  # type: ignore[no-untyped-def]
-    global _RENDERER
-    if _RENDERER is None:
-        _RENDERER = factory("commonmark")
-    return _RENDERER
+    return MarkdownIt("commonmark")
 
 
 def _as_text(value: object) -> str:
