@@ -325,10 +325,8 @@ def test_parse_date_filter_bad_value(value):
 
 @pytest.mark.parametrize("query", ["date:9999-12-31", "date:>=9999-12-31", "date:<0001-01-01"])
 def test_date_out_of_range_is_a_syntax_error(query):
-    try:
+    with pytest.raises(QuerySyntaxError, match="date"):
         parse_query(query)
-    except QuerySyntaxError:
-        pass
 
 
 # --------------------------------------------------------------- leniency
