@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from itertools import chain
 from datetime import datetime, timezone
 from typing import Any
 
@@ -39,11 +40,15 @@ def parse_facets(names: Iterable[str]) -> tuple[str, ...]:
 
 
 class FacetTables:
-    """Per-document label terms, read once per searcher from the postings."""
+    """Per-document label terms and months, read once per searcher from the
+    postings, so that counting is a C-level pass over the matches."""
 
     def __init__(self, reader: Any) -> None:
         self.reader = reader
         self._tables: dict[str, list[tuple[str, ...]]] = {}
+        self._holders: dict[str, dict[str, list[int]]] = {}
+        self._months: list[str | None] | None = None
+        self._spellings: dict[tuple[str, str, int], str] = {}
 
     def table(self, field: str) -> list[tuple[str, ...]]:
         found = self._tables.get(field)
@@ -51,12 +56,32 @@ class FacetTables:
             from .substring import raw_postings
 
             per_doc: list[list[str]] = [[] for _ in range(self.reader.doc_count_all())]
+            holders: dict[str, list[int]] = {}
             for leaf, base in self.reader.leaf_readers():
                 for term in leaf.lexicon(field):
                     text = term.decode("utf-8") if isinstance(term, bytes) else term
-                    for d in raw_postings(leaf, field, term)[0]:
-                        per_doc[base + d].append(text)
+                    docs = [base + d for d in raw_postings(leaf, field, term)[0]]
+                    holders.setdefault(text, []).extend(docs)
+                    for d in docs:
+                        per_doc[d].append(text)
             found = self._tables[field] = [tuple(v) for v in per_doc]
+            self._holders[field] = holders
+        return found
+
+    def holder(self, field: str, value: str, docs: set[int]) -> int:
+        """A document among `docs` that carries `value`."""
+        return next(d for d in self._holders[field][value] if d in docs)
+
+    def months(self, dates: list[int]) -> list[str | None]:
+        if self._months is None or len(self._months) != len(dates):
+            self._months = [None if v == NO_DATE else _month(v) for v in dates]
+        return self._months
+
+    def spelling(self, name: str, value: str, docnum: int, stored: Any) -> str:
+        key = (name, value, docnum)
+        found = self._spellings.get(key)
+        if found is None:
+            found = self._spellings[key] = _spelling(name, value, docnum, stored)
         return found
 
 
@@ -66,18 +91,16 @@ def count_facets(names: tuple[str, ...], docs: set[int], tables: FacetTables,
     out: dict[str, list[tuple[str, int]]] = {}
     for name in names:
         if name == "month":
-            months = Counter(_month(dates[d]) for d in docs if dates[d] != NO_DATE)
+            months = Counter(map(tables.months(dates).__getitem__, docs))
+            months.pop(None, None)
             out[name] = sorted(months.items())
             continue
-        table = tables.table(_FIELDS[name])
-        counts: Counter[str] = Counter()
-        example: dict[str, int] = {}
-        for d in docs:
-            for value in table[d]:
-                counts[value] += 1
-                example.setdefault(value, d)
+        field = _FIELDS[name]
+        table = tables.table(field)
+        counts = Counter(chain.from_iterable(map(table.__getitem__, docs)))
         best = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top]
-        out[name] = [(_spelling(name, value, example[value], stored), n) for value, n in best]
+        out[name] = [(tables.spelling(name, value, tables.holder(field, value, docs), stored), n)
+                     for value, n in best]
     return out
 
 

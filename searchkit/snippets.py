@@ -8,6 +8,7 @@ import unicodedata
 from .analysis import fold
 
 WIDTH = 120
+PREFIX = 1500  # characters folded first when looking for the first match
 
 
 def fold_with_map(text: str) -> tuple[str, list[int] | None]:
@@ -42,13 +43,33 @@ def make_snippet(text: str, needles: list[str], width: int = WIDTH) -> tuple[str
     """
     if not text:
         return "", ()
+    longest = max(map(len, needles), default=0)
+    cut = text.find("\n", PREFIX)
+    while 0 <= cut < len(text) - width:
+        # most first matches are early: fold only a start of the text, cut at
+        # a line end (folding never crosses one), when it holds the window
+        folded, owners = fold_with_map(text[:cut])
+        folded = _spaces_to_blank(folded)
+        starts = [i for i in map(folded.find, needles) if i >= 0]
+        if starts and _owner(owners, min(starts), cut) + width + 4 * longest < cut:
+            return _window(text, folded, owners, needles, width)
+        cut = text.find("\n", cut * 4)
     folded, owners = fold_with_map(text)
-    folded = _spaces_to_blank(folded)
+    return _window(text, _spaces_to_blank(folded), owners, needles, width)
 
+
+def _owner(owners: list[int] | None, i: int, end: int) -> int:
+    """The index in the original text of folded character `i`."""
+    if owners is None:
+        return i
+    return owners[i] if i < len(owners) else end
+
+
+def _window(text: str, folded: str, owners: list[int] | None, needles: list[str],
+            width: int) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The snippet of `text` given its (start) `folded` and the map back."""
     def original(i: int) -> int:
-        if owners is None:
-            return i
-        return owners[i] if i < len(owners) else len(text)
+        return _owner(owners, i, len(text))
 
     found: list[tuple[int, int]] = []
     for needle in sorted(set(needles), key=len, reverse=True):
