@@ -241,10 +241,17 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host",
                              help="Address to listen on; anything but loopback exposes the archive."),
     port: int = typer.Option(8765, "--port", min=1, max=65535, help="Port to listen on."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, max=64,
+                                          help="Server processes (default: one per CPU core, at most 4)."),
+    cache: Optional[int] = typer.Option(None, "--cache", min=0,
+                                        help="Recent searches each process answers again without "
+                                             "searching while the index is unchanged (default 512; 0: none)."),
 ) -> None:
     """Search and read the index in a web browser (read-only; needs the
     `web` extra).  Stop with Ctrl-C."""
     import ipaddress
+    import json
+    import os
 
     from .config import resolve_settings
 
@@ -252,7 +259,7 @@ def serve(
     try:
         import uvicorn
 
-        from .web import create_app
+        from .web import CACHE, SERVE_SETTINGS, create_app
     except ImportError as exc:
         missing = SearchkitError(f"the web interface needs {exc.name or 'more packages'}, which is not installed")
         missing.hint = "install it with: pip install 'searchkit[web]'"
@@ -267,12 +274,19 @@ def serve(
                   "the whole archive (there is no login); the default 127.0.0.1 keeps it local",
                   markup=False)
     allowed = ["127.0.0.1", "localhost"] if host in ("127.0.0.1", "localhost") else None
-    web_app = _run(create_app, settings.index_dir, title_boost=settings.title_boost, allowed_hosts=allowed)
+    _run(create_app, settings.index_dir, title_boost=settings.title_boost, allowed_hosts=allowed)
     _run(_check_port, host.strip("[]"), port)
+    processes = workers or max(1, min(4, os.cpu_count() or 1))
     shown = f"[{host.strip('[]')}]" if ":" in host else host
-    err.print(f"searchkit: serving {settings.index_dir} at http://{shown}:{port}/ (Ctrl-C to stop)",
-              markup=False)
-    uvicorn.run(web_app, host=host.strip("[]"), port=port, log_level="warning", server_header=False)
+    err.print(f"searchkit: serving {settings.index_dir} at http://{shown}:{port}/ with {processes} "
+              f"process{'es' if processes > 1 else ''} (Ctrl-C to stop)", markup=False)
+    # each worker process opens the index itself (Whoosh searchers are not
+    # shared between processes); the app above was only built to fail early
+    os.environ[SERVE_SETTINGS] = json.dumps({
+        "index": str(settings.index_dir), "title_boost": settings.title_boost,
+        "allowed_hosts": allowed, "cache": CACHE if cache is None else cache})
+    uvicorn.run("searchkit.web:app_from_environment", factory=True, workers=processes,
+                host=host.strip("[]"), port=port, log_level="warning", server_header=False)
 
 
 def _check_port(host: str, port: int) -> None:

@@ -149,7 +149,7 @@ def _score_parts(ev: Evaluator, docnum: int, scoring: Scoring) -> dict[str, floa
         for part in where:
             one = {docnum: 0.0}
             boost = ev.title_boost if part == "t" else 1.0
-            ev._bm25(WORD_FIELDS[part], word, one, boost)
+            ev.bm25(WORD_FIELDS[part], word, one, boost)
             if one[docnum]:
                 parts[f"bm25 {'title' if part == 't' else 'body'} {word!r}"] = round(one[docnum], 4)
     return parts

@@ -16,6 +16,7 @@ body matches.
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left
 import math
 import sys
 from array import array
@@ -27,7 +28,7 @@ from . import querylang as ql
 from .analysis import cut_words, normalize, normalize_label, segment
 from .errors import QuerySyntaxError
 from .schema import NO_DATE, TITLE_WORD_BOOST, WORD_FIELDS
-from .substring import raw_postings, segment_docs
+from .substring import raw_postings, segment_docs, weights_of
 
 EXACT_BONUS = 1000.0
 TITLE_BONUS = 100.0
@@ -149,29 +150,49 @@ class Evaluator:
             if "t" in parts:
                 for d in self.substring(text, ("t",)) & docs:
                     score[d] += TITLE_BONUS
+        if not scoring.words:
+            return score
+        local = self.per_segment(docs)
         for word, parts in dict.fromkeys(scoring.words):
             for part in parts:
-                self._bm25(WORD_FIELDS[part], word, score, self.title_boost if part == "t" else 1.0)
+                self.bm25(WORD_FIELDS[part], word, score, self.title_boost if part == "t" else 1.0,
+                          local)
         return score
 
-    def _bm25(self, fieldname: str, word: str, score: dict[int, float], boost: float) -> None:
+    def per_segment(self, docs: Iterable[int]) -> list[tuple[Any, int, list[int]]]:
+        """(segment, its first document number, its documents among `docs`
+        as sorted local numbers) for each segment holding some of them."""
+        ordered = sorted(docs)
+        local = []
+        for leaf, base in self.leaves:
+            lo = bisect_left(ordered, base)
+            hi = bisect_left(ordered, base + leaf.doc_count_all())
+            if hi > lo:
+                local.append((leaf, base, [d - base for d in ordered[lo:hi]]))
+        return local
+
+    def bm25(self, fieldname: str, word: str, score: dict[int, float], boost: float = 1.0,
+             local: list[tuple[Any, int, list[int]]] | None = None) -> None:
+        """Add `word`'s BM25 points in `fieldname` to the documents of
+        `score` (reading only the posting blocks that hold them)."""
+        if local is None:
+            local = self.per_segment(score)
         reader = self.reader
         total_docs = max(1, reader.doc_count_all())
         df = reader.doc_frequency(fieldname, word)
         if not df:
             return
-        idf = math.log(1 + (total_docs - df + 0.5) / (df + 0.5))
+        idf = boost * math.log(1 + (total_docs - df + 0.5) / (df + 0.5))
         avgdl = max(1e-9, reader.field_length(fieldname) / total_docs)
         lengths = self.lengths[fieldname]
-        for leaf, base in self.leaves:
+        k_norm = K1 * B / avgdl
+        k_base = K1 * (1 - B)
+        for leaf, base, wanted in local:
             if (fieldname, word) not in leaf:
                 continue
-            ids, weights = raw_postings(leaf, fieldname, word, with_weights=True)
-            for d, tf in zip(ids, weights):
+            for d, tf in weights_of(leaf, fieldname, word, wanted).items():
                 g = base + d
-                if g in score:
-                    norm = K1 * (1 - B + B * lengths[g] / avgdl)
-                    score[g] += boost * idf * tf * (K1 + 1) / (tf + norm)
+                score[g] += idf * tf * (K1 + 1) / (tf + k_base + k_norm * lengths[g])
 
 
 def query_words(text: str) -> list[str]:

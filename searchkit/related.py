@@ -78,8 +78,9 @@ def related(evaluator: Evaluator, docnum: int, limit: int) -> list[tuple[int, fl
     candidates &= evaluator.columns.live
     candidates.discard(docnum)
     score = dict.fromkeys(candidates, 0.0)
+    local = evaluator.per_segment(candidates)
     for word in words:
-        evaluator._bm25(WORD_FIELDS["b"], word, score, 1.0)
+        evaluator.bm25(WORD_FIELDS["b"], word, score, 1.0, local)
     for d, share in similar.items():
         if d in score:
             score[d] += 1000.0 * share

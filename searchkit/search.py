@@ -7,12 +7,12 @@ Matching and ranking are in `ranking`; this module holds the public
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import querylang as ql
 from .analysis import normalize_label
@@ -27,6 +27,7 @@ from .schema import NO_DATE, TITLE_WORD_BOOST
 from .snippets import make_snippet
 
 SORTS = ("relevance", "date", "-date")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,8 @@ class _Options:
 class Index:
     """An open searchkit index.  Use `open_index()` or `build_index()`."""
 
-    def __init__(self, path: str | Path, title_boost: float = TITLE_WORD_BOOST) -> None:
+    def __init__(self, path: str | Path, title_boost: float = TITLE_WORD_BOOST,
+                 cache: int = 0) -> None:
         self.path = Path(path)
         self._ix = open_whoosh(self.path)
         self.title_boost = title_boost
@@ -117,6 +119,10 @@ class Index:
         self._facet_tables: FacetTables | None = None
         self._columns_for: Any = None
         self.report: Any = None
+        # results of recent searches of the current index generation
+        self._results: OrderedDict[Any, SearchResults] = OrderedDict()
+        self._results_for: Any = None
+        self._cache_size = cache
 
     def __enter__(self) -> Index:
         return self
@@ -136,6 +142,12 @@ class Index:
             self._searcher.close()
             self._searcher = self._ix.searcher()
         return self._searcher
+
+    def read(self, action: Callable[[Any], T]) -> T:
+        """Run `action(searcher)` on the current index generation's Whoosh
+        searcher (reopened when the index changed, once more when its files
+        vanished under it).  Document numbers are valid within one call."""
+        return self._retrying(lambda: action(self._current_searcher()))
 
     def _evaluator(self, searcher: Any) -> Evaluator:
         if self._columns_for is not searcher:
@@ -161,7 +173,26 @@ class Index:
             raise QuerySyntaxError("limit and offset must not be negative")
         tree = with_filters(ql.parse_query(query), date_from, date_to, tags, categories, authors)
         options = _Options(limit, offset, sort, snippets, parse_facets(facets), collapse_duplicates)
-        return self._retrying(lambda: self._search(tree, query, options, started))
+        return self._retrying(lambda: self._cached_search(tree, query, options, started))
+
+    def _cached_search(self, tree: ql.Node, query: str, opt: _Options, started: float) -> SearchResults:
+        """`_search`, answered from the last `cache` results while the index
+        generation is the same (same query tree and options)."""
+        if not self._cache_size:
+            return self._search(tree, query, opt, started)
+        searcher = self._current_searcher()
+        if self._results_for is not searcher:
+            self._results.clear()
+            self._results_for = searcher
+        key = (tree, opt)
+        found = self._results.get(key)
+        if found is None:
+            found = self._results[key] = self._search(tree, query, opt, started)
+            if len(self._results) > self._cache_size:
+                self._results.popitem(last=False)
+            return found
+        self._results.move_to_end(key)
+        return replace(found, query=query, elapsed_ms=(time.perf_counter() - started) * 1000)
 
     def _retrying(self, action: Any) -> Any:
         """Run `action`; if index files vanished under this searcher (an
@@ -323,7 +354,9 @@ def _top_labels(reader: Any, evaluator: Evaluator, field: str, names_field: str,
     return [(spelling.get(t, (0, t))[1], n) for t, n in exact.most_common(top) if n]
 
 
-def open_index(path: str | Path = "index", title_boost: float = TITLE_WORD_BOOST) -> Index:
+def open_index(path: str | Path = "index", title_boost: float = TITLE_WORD_BOOST,
+               cache: int = 0) -> Index:
     """Open an existing index for searching (`title_boost` weights title
-    words against body words in BM25)."""
-    return Index(path, title_boost)
+    words against body words in BM25; `cache` keeps that many recent
+    results, dropped when the index changes)."""
+    return Index(path, title_boost, cache)

@@ -33,17 +33,19 @@ def _raw_matcher(reader: Any, fieldname: str, term: str) -> tuple[Any, set[int]]
     return matcher, deleted
 
 
-def _walk_blocks(matcher: Any, wanted: list[int] | None, with_values: bool) -> dict[int, Any]:
-    """doc → value for the postings of `matcher`, limited to `wanted` docs.
+def _walk_blocks(matcher: Any, wanted: list[int] | None, what: str | None) -> dict[int, Any]:
+    """doc → value (what="values"), weight (what="weights") or None for the
+    postings of `matcher`, limited to `wanted` docs (sorted).
 
     Blocks whose id range holds no wanted document are skipped without
     being decompressed.
     """
     out: dict[int, Any] = {}
     if isinstance(matcher, ListMatcher):  # postings inlined in the term table
-        values = matcher._values if with_values else None
-        for i, doc in enumerate(matcher._ids):
-            out[doc] = values[i] if values else None
+        extra = (matcher._values if what == "values" else matcher._weights if what else None) or ()
+        if what == "weights" and not extra:
+            extra = [1.0] * len(matcher._ids)
+        out = dict(zip(matcher._ids, extra)) if extra else dict.fromkeys(matcher._ids)
         matcher = NullMatcher()
     while matcher.is_active():
         if wanted is not None:
@@ -60,10 +62,14 @@ def _walk_blocks(matcher: Any, wanted: list[int] | None, with_values: bool) -> d
         if matcher._ids is None:
             matcher._read_ids()
         ids = matcher._ids
-        if with_values:
+        if what == "values":
             if matcher._values is None:
                 matcher._read_values()
             out.update(zip(ids, matcher._values))
+        elif what == "weights":
+            if matcher._weights is None:
+                matcher._read_weights()
+            out.update(zip(ids, matcher._weights))
         else:
             out.update(dict.fromkeys(ids))
         if matcher._lastblock:
@@ -73,6 +79,13 @@ def _walk_blocks(matcher: Any, wanted: list[int] | None, with_values: bool) -> d
         wanted_set = set(wanted)
         out = {d: v for d, v in out.items() if d in wanted_set}
     return out
+
+
+def weights_of(reader: Any, fieldname: str, term: Any, wanted: list[int]) -> dict[int, float]:
+    """doc → weight (term frequency) of a term for the live `wanted` docs
+    (sorted) of one segment, reading only the blocks that hold them."""
+    matcher, _ = _raw_matcher(reader, fieldname, term)
+    return _walk_blocks(matcher, wanted, "weights")
 
 
 def raw_postings(reader: Any, fieldname: str, term: Any,
@@ -135,7 +148,7 @@ def segment_docs(reader: Any, part: str, text: str) -> set[int]:
     wanted: list[int] | None = None
     for gram in order:
         matcher, deleted = _raw_matcher(reader, fieldname, gram)
-        postings = _walk_blocks(matcher, wanted, need_positions)
+        postings = _walk_blocks(matcher, wanted, "values" if need_positions else None)
         found[gram] = postings
         wanted = sorted(postings)
         if not wanted:

@@ -323,12 +323,22 @@ def test_serve_command(monkeypatch, sample_index):
     from searchkit import cli
     from searchkit.cli import app
 
+    from searchkit.web import SERVE_SETTINGS, app_from_environment
+
     calls = []
-    monkeypatch.setattr(uvicorn, "run", lambda app_, **kw: calls.append(kw))
-    result = CliRunner().invoke(app, ["serve", "--index", str(sample_index), "--port", "9123"])
+    monkeypatch.setattr(uvicorn, "run", lambda app_, **kw: calls.append((app_, kw)))
+    monkeypatch.delenv(SERVE_SETTINGS, raising=False)
+    result = CliRunner().invoke(app, ["serve", "--index", str(sample_index), "--port", "9123",
+                                      "--workers", "3"])
     assert result.exit_code == 0, result.output
-    assert calls == [{"host": "127.0.0.1", "port": 9123, "log_level": "warning", "server_header": False}]
-    assert "http://127.0.0.1:9123/" in result.stderr and "warning" not in result.stderr
+    assert calls == [("searchkit.web:app_from_environment",
+                      {"factory": True, "workers": 3, "host": "127.0.0.1", "port": 9123,
+                       "log_level": "warning", "server_header": False})]
+    assert "http://127.0.0.1:9123/ with 3 processes" in result.stderr and "warning" not in result.stderr
+    # what each worker process builds from the settings serve left in the environment
+    with TestClient(app_from_environment(), base_url="http://127.0.0.1") as worker:
+        assert "数据交易" in worker.get("/api/search", params={"q": "数据交易"}).text
+        assert worker.get("/", headers={"host": "evil.example"}).status_code == 400
     with socket.socket() as busy:  # a port in use: exit 2 before serving
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -337,6 +347,6 @@ def test_serve_command(monkeypatch, sample_index):
     assert result.exit_code == 2 and "cannot listen" in result.stderr and len(calls) == 1
     monkeypatch.setattr(cli, "_check_port", lambda host, port: None)  # bind nothing but loopback here
     result = CliRunner().invoke(app, ["serve", "--index", str(sample_index), "--host", "0.0.0.0"])
-    assert result.exit_code == 0 and "warning" in result.stderr and calls[-1]["host"] == "0.0.0.0"
+    assert result.exit_code == 0 and "warning" in result.stderr and calls[-1][1]["host"] == "0.0.0.0"
     result = CliRunner().invoke(app, ["serve", "--index", str(sample_index / "missing")])
     assert result.exit_code == 2 and result.stderr.startswith("searchkit: error:")
