@@ -21,6 +21,7 @@ import re
 import threading
 import unicodedata
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable
 from itertools import accumulate
 from typing import Any
@@ -221,20 +222,22 @@ def bigram_positions(text: str) -> dict[str, list[int]]:
     return group_positions(map(operator.add, text[:-1], text[1:]))
 
 
-def word_positions(words: list[str]) -> dict[str, list[int]]:
-    """Each word with its sequential token positions (0, 1, 2, …)."""
-    return group_positions(words)
+def word_counts(words: list[str]) -> dict[str, int]:
+    """Each word with how often it occurs (ranking needs no word positions:
+    phrases are matched on the character bigrams)."""
+    return dict(Counter(words))
 
 
 @dataclass(frozen=True)
 class FieldPostings:
     """One field of one document, ready for the index writer.
 
-    `terms` maps each term to its encoded positions; `length` is the field
+    `terms` maps each term to its encoded positions (character fields), to
+    its count (word fields) or to "" (presence only); `length` is the field
     length used by BM25 (characters or words).
     """
 
-    terms: dict[str, str]
+    terms: dict[str, str] | dict[str, int]
     length: int
 
 
@@ -278,5 +281,5 @@ def analyze_normalized(norm: str, prefix: str) -> dict[str, FieldPostings]:
     return {
         prefix + "c": positional_postings(bigram_positions(norm), len(norm)),
         prefix + "u": FieldPostings(chars, len(chars)),
-        prefix + "w": positional_postings(word_positions(words), len(words)),
+        prefix + "w": FieldPostings(word_counts(words), len(words)),
     }

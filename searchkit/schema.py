@@ -11,7 +11,7 @@ from whoosh import columns, fields, formats
 
 from .analysis import decode_positions
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: word fields keep counts, not positions
 
 TITLE_WORD_BOOST = 3.0
 
@@ -54,7 +54,10 @@ class PrecomputedField(fields.FieldType):
     """A field whose postings come ready-made from `searchkit.analysis`."""
 
     def __init__(self, positions: bool, scorable: bool) -> None:
-        self.format = CompactPositions() if positions else formats.Existence()
+        if positions:
+            self.format: formats.Format = CompactPositions()
+        else:  # scorable fields keep each term's count as its weight
+            self.format = formats.Frequency() if scorable else formats.Existence()
         self.vector = None
         self.scorable = scorable
         self.stored = False
@@ -64,9 +67,12 @@ class PrecomputedField(fields.FieldType):
 
     def index(self, value, **kwargs):  # type: ignore[no-untyped-def]
         """`value` is a `FieldPostings`; yields Whoosh's posting tuples."""
-        for term, positions in value.terms.items():
-            freq = len(decode_positions(positions))
-            yield term.encode("utf-8"), freq, float(freq), positions
+        for term, found in value.terms.items():
+            if isinstance(found, int):  # a count
+                yield term.encode("utf-8"), found, float(found), self.format.encode(found)
+            else:
+                freq = len(decode_positions(found)) if found else 1
+                yield term.encode("utf-8"), freq, float(freq), found
 
     def to_bytes(self, value):  # type: ignore[no-untyped-def]
         return value.encode("utf-8") if isinstance(value, str) else value
@@ -98,5 +104,5 @@ def build_schema() -> fields.Schema:
     for name in UNIGRAM_FIELDS.values():
         schema.add(name, PrecomputedField(positions=False, scorable=False))
     for name in WORD_FIELDS.values():
-        schema.add(name, PrecomputedField(positions=True, scorable=True))
+        schema.add(name, PrecomputedField(positions=False, scorable=True))
     return schema

@@ -130,6 +130,7 @@ class SegmentBuilder:
         self.perdoc = self.codec.per_document_writer(self.storage, self.segment)
         self.docnum = 0
         # fieldname → term (str, or bytes for Whoosh's own field types) →
+        # [doc numbers] (presence), [doc numbers, counts] (word fields) or
         # [doc numbers, value lengths, concatenated encoded positions]
         self.pool: dict[str, dict[Any, list[Any]]] = {}
         # fieldname → length of that field in each document (BM25)
@@ -161,6 +162,8 @@ class SegmentBuilder:
                 self._length_column(name)[docnum] = fp.length
             if field.format.supports("positions"):
                 self._add_positions(name, docnum, fp.terms)
+            elif field.scorable:
+                self._add_counts(name, docnum, fp.terms)
             else:
                 self._add_terms(name, docnum, list(fp.terms))
         perdoc.finish_doc()
@@ -187,6 +190,16 @@ class SegmentBuilder:
             if entry is None:
                 entry = field_pool[term] = [array("I")]
             entry[0].append(docnum)
+
+    def _add_counts(self, name: str, docnum: int, terms: dict[str, int]) -> None:
+        field_pool = self._field_pool(name)
+        get = field_pool.get
+        for term, count in terms.items():
+            entry = get(term)
+            if entry is None:
+                entry = field_pool[term] = [array("I"), array("f")]
+            entry[0].append(docnum)
+            entry[1].append(count)
 
     def _add_positions(self, name: str, docnum: int, terms: dict[str, str]) -> None:
         field_pool = self._field_pool(name)
@@ -220,7 +233,9 @@ class SegmentBuilder:
             entry = terms[term]
             docs = entry[0]
             values = weights = None
-            if len(entry) > 1:
+            if len(entry) == 2:  # counts
+                weights = entry[1]
+            elif len(entry) == 3:  # positions
                 text = entry[2].tounicode()
                 values = _split_values(entry[1], text)
                 if field.scorable:

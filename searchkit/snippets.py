@@ -3,11 +3,13 @@ with the matched spans marked (offsets into the snippet text)."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from .analysis import fold
 
 WIDTH = 120
+_OTHER_SPACE = re.compile(r"[^\S ]")
 PREFIX = 1500  # characters folded first when looking for the first match
 
 
@@ -31,8 +33,8 @@ def fold_with_map(text: str) -> tuple[str, list[int] | None]:
 
 
 def _spaces_to_blank(text: str) -> str:
-    return "".join(" " if ch.isspace() else ch for ch in text) if any(
-        ch.isspace() and ch != " " for ch in text) else text
+    """Every whitespace character as a plain space (lengths unchanged)."""
+    return _OTHER_SPACE.sub(" ", text)
 
 
 def make_snippet(text: str, needles: list[str], width: int = WIDTH) -> tuple[str, tuple[tuple[int, int], ...]]:

@@ -14,11 +14,13 @@ by block, and checks bigram positions itself:
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Iterable
+from itertools import accumulate
 from typing import Any
 
 from whoosh.matching import ListMatcher, NullMatcher
 
-from .analysis import decode_positions
+from .analysis import ESCAPE_CHAR, decode_positions
 from .schema import CHAR_FIELDS, UNIGRAM_FIELDS
 
 
@@ -162,18 +164,22 @@ def segment_docs(reader: Any, part: str, text: str) -> set[int]:
 def _aligned(doc: int, order: list[str], cover: dict[str, list[int]],
              found: dict[str, dict[int, Any]]) -> bool:
     """Is there a start s with every covering bigram at s + its offset?"""
-    pairs = [(decode_positions(found[g][doc]), off) for g in order for off in cover[g]]
-    base, base_off = pairs[0]
-    if len(pairs) == 2:
-        other, other_off = pairs[1]
-        gap = other_off - base_off
-        if len(other) == 1:
-            return other[0] - gap in base
-        targets = set(other)
-        return any(p + gap in targets for p in base)
-    starts = {p - base_off for p in base}
-    for positions, off in pairs[1:]:
-        starts.intersection_update([p - off for p in positions])
+    pairs = [(found[g][doc], off) for g in order for off in cover[g]]
+    starts = set(_starts(*pairs[0]))
+    for data, off in pairs[1:-1]:
+        starts.intersection_update(_starts(data, off))
         if not starts:
             return False
-    return True
+    return not starts.isdisjoint(_starts(*pairs[-1]))
+
+
+def _starts(data: str | bytes, offset: int) -> Iterable[int]:
+    """The encoded positions of a bigram, each minus `offset` (the phrase
+    start it implies), without building intermediate lists."""
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", "surrogatepass")
+    if ESCAPE_CHAR in data:
+        return [p - offset for p in decode_positions(data)]
+    shifted = accumulate(map(ord, data), initial=-offset)
+    next(shifted)
+    return shifted

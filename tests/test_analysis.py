@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from searchkit.analysis import (analyze_text, bigram_positions, decode_positions,
-                                encode_positions, fold, frequency, normalize, segment,
-                                word_positions)
+                                encode_positions, fold, frequency, normalize, segment)
 from searchkit.documents import Problem
 from searchkit.sources import discover, read_article
 
@@ -87,16 +86,14 @@ def test_rjieba_matches_jieba_on_chinese_text() -> None:
     assert compared > 100
 
 
-def test_word_positions_are_sequential_not_character_offsets() -> None:
-    """The bug of jieba's Whoosh analyzer: character offsets stored as
-    positions, so multi-word phrases never matched."""
-    words = segment(normalize("广东支持深圳建设粤港澳大湾区数据交易平台"))
-    groups = word_positions(words)
-    all_positions = sorted(p for ps in groups.values() for p in ps)
-    assert all_positions == list(range(len(words)))
-    fields = analyze_text("支持深圳建设数据交易平台", "b")
-    decoded = sorted(p for v in fields["bw"].terms.values() for p in decode_positions(v))
-    assert decoded == list(range(fields["bw"].length))
+def test_word_fields_count_each_word_once_per_occurrence() -> None:
+    """Word fields keep counts (BM25 term frequency); their sum is the field
+    length BM25 normalizes by."""
+    words = segment(normalize("支持深圳建设数据交易平台，数据交易"))
+    fields = analyze_text("支持深圳建设数据交易平台，数据交易", "b")
+    assert fields["bw"].terms == {w: words.count(w) for w in set(words)}
+    assert max(fields["bw"].terms.values()) == 2  # the repeated 数据 / 交易
+    assert sum(fields["bw"].terms.values()) == fields["bw"].length == len(words)
 
 
 def test_latin_words_and_numbers_are_tokens_of_their_own() -> None:
