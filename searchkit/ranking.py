@@ -28,7 +28,7 @@ from . import querylang as ql
 from .analysis import cut_words, normalize, normalize_label, segment
 from .errors import QuerySyntaxError
 from .schema import NO_DATE, TITLE_WORD_BOOST, WORD_FIELDS
-from .substring import raw_postings, segment_docs, weights_of
+from .substring import doc_frequency, raw_postings, segment_docs, term_info, weights_of
 
 EXACT_BONUS = 1000.0
 TITLE_BONUS = 100.0
@@ -75,7 +75,7 @@ class Evaluator:
     def term_docs(self, fieldname: str, text: Any) -> set[int]:
         found: set[int] = set()
         for leaf, base in self.leaves:
-            if (fieldname, text) in leaf:
+            if term_info(leaf, fieldname, text) is not None:
                 ids, _ = raw_postings(leaf, fieldname, text)
                 found.update(base + d for d in ids)
         return found
@@ -179,7 +179,7 @@ class Evaluator:
             local = self.per_segment(score)
         reader = self.reader
         total_docs = max(1, reader.doc_count_all())
-        df = reader.doc_frequency(fieldname, word)
+        df = sum(doc_frequency(leaf, fieldname, word) for leaf, _ in self.leaves)
         if not df:
             return
         idf = boost * math.log(1 + (total_docs - df + 0.5) / (df + 0.5))
@@ -188,7 +188,7 @@ class Evaluator:
         k_norm = K1 * B / avgdl
         k_base = K1 * (1 - B)
         for leaf, base, wanted in local:
-            if (fieldname, word) not in leaf:
+            if term_info(leaf, fieldname, word) is None:
                 continue
             for d, tf in weights_of(leaf, fieldname, word, wanted).items():
                 g = base + d

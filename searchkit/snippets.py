@@ -10,15 +10,39 @@ from .analysis import fold
 
 WIDTH = 120
 _OTHER_SPACE = re.compile(r"[^\S ]")
-PREFIX = 1500  # characters folded first when looking for the first match
+PREFIX = 400  # characters folded first when looking for the first match
 
 
 def fold_with_map(text: str) -> tuple[str, list[int] | None]:
     """Folded text and, when folding changed the length, a map from each
-    folded character to its index in `text` (None means 1:1)."""
+    folded character to its index in `text` (None means 1:1).
+
+    Lines are folded on their own (folding never crosses a line end); only
+    the lines whose length changes are mapped character by character.
+    """
     folded = fold(text)
     if len(folded) == len(text):
         return folded, None
+    lines = text.split("\n")
+    pieces = folded.split("\n")
+    if len(pieces) != len(lines):  # folding made or removed a line end
+        pieces = [fold(line) for line in lines]
+    owners: list[int] = []
+    start = 0
+    for i, line in enumerate(lines):
+        if len(pieces[i]) == len(line):
+            owners.extend(range(start, start + len(line)))
+        else:
+            pieces[i], line_owners = _fold_chars(line)
+            owners.extend(start + j for j in line_owners)
+        owners.append(start + len(line))  # the line end
+        start += len(line) + 1
+    owners.pop()
+    return "\n".join(pieces), owners
+
+
+def _fold_chars(text: str) -> tuple[str, list[int]]:
+    """`fold` character by character, with the map back to `text`."""
     pieces: list[str] = []
     owners: list[int] = []
     for i, ch in enumerate(text):

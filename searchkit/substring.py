@@ -17,21 +17,57 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from itertools import accumulate
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from whoosh.matching import ListMatcher, NullMatcher
+from whoosh.reading import TermNotFound
 
 from .analysis import ESCAPE_CHAR, decode_positions
 from .schema import CHAR_FIELDS, UNIGRAM_FIELDS
 
 
-def _raw_matcher(reader: Any, fieldname: str, term: str) -> tuple[Any, set[int]]:
+_TERMS: WeakKeyDictionary[Any, dict[tuple[str, Any], Any]] = WeakKeyDictionary()
+TERM_CACHE = 200_000  # term infos kept per segment reader
+
+
+def term_info(reader: Any, fieldname: str, term: Any) -> Any:
+    """The Whoosh term info of a term in one segment, or None; looked up
+    once per segment reader (a query asks the same segment about the same
+    term for presence, document frequency and postings)."""
+    cache = _TERMS.get(reader)
+    if cache is None:
+        cache = _TERMS[reader] = {}
+    key = (fieldname, term)
+    try:
+        return cache[key]
+    except KeyError:
+        pass
+    if len(cache) >= TERM_CACHE:
+        cache.clear()
+    try:
+        found = reader.term_info(fieldname, term)
+    except TermNotFound:
+        found = None
+    cache[key] = found
+    return found
+
+
+def doc_frequency(reader: Any, fieldname: str, term: Any) -> int:
+    """Documents of one segment holding a term (deleted ones included)."""
+    info = term_info(reader, fieldname, term)
+    return info.doc_frequency() if info is not None else 0
+
+
+def _raw_matcher(reader: Any, fieldname: str, term: Any) -> tuple[Any, set[int]]:
     """The undecorated W3 postings matcher and the deleted documents."""
-    matcher = reader.postings(fieldname, term)
-    deleted: set[int] = set()
-    child = getattr(matcher, "child", None)
-    if child is not None:
-        deleted = set(reader.deleted_docs_set)
-        matcher = child
+    info = term_info(reader, fieldname, term)
+    if info is None:
+        return NullMatcher(), set()
+    terms = reader._terms
+    btext = term.encode("utf-8") if isinstance(term, str) else term
+    matcher = terms._codec.postings_reader(terms._postfile, info, reader.schema[fieldname].format,
+                                           term=(fieldname, btext))
+    deleted = set(reader.deleted_docs_set) if reader.has_deletions() else set()
     return matcher, deleted
 
 
@@ -135,15 +171,15 @@ def segment_docs(reader: Any, part: str, text: str) -> set[int]:
         return set()
     if len(text) == 1:
         unigrams = UNIGRAM_FIELDS[part]
-        if (unigrams, text) not in reader:
+        if term_info(reader, unigrams, text) is None:
             return set()
         return set(raw_postings(reader, unigrams, text)[0])
     fieldname = CHAR_FIELDS[part]
     cover = _cover(text)
     for gram in cover:
-        if (fieldname, gram) not in reader:
+        if term_info(reader, fieldname, gram) is None:
             return set()
-    order = sorted(cover, key=lambda g: reader.doc_frequency(fieldname, g))
+    order = sorted(cover, key=lambda g: doc_frequency(reader, fieldname, g))
     need_positions = len(text) > 2
     deleted: set[int] = set()
     found: dict[str, dict[int, Any]] = {}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
+import opencc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -36,6 +38,21 @@ def test_normalize_examples(raw: str, expected: str) -> None:
 def test_normalize_is_idempotent(text: str) -> None:
     once = normalize(text)
     assert normalize(once) == once
+
+
+# characters NFKC changes or composes, mixed with plain CJK and ASCII
+NFKC_TRICKY = st.text(alphabet=st.sampled_from(
+    "Aa国國，。：（）！？\u3000\xa0\u2026\uff21\uff41\u0301\u0308e\u1100\u1161\u11a8"
+    "\uac00\u2460\ufe30\uf9be\u212b\u00c5\ufb01ß\u0130İ\u03a3ς"), max_size=30)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(TEXT, NFKC_TRICKY))
+def test_fast_nfkc_equals_plain_nfkc(text: str) -> None:
+    """fold replaces full-width characters before NFKC's quick check; the
+    result must be exactly NFKC, case folding, NFKC, t2s."""
+    reference = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    assert fold(text) == opencc.OpenCC("t2s").convert(reference)
 
 
 @settings(max_examples=200, deadline=None)
