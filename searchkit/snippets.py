@@ -10,6 +10,7 @@ from .analysis import fold
 
 WIDTH = 120
 _OTHER_SPACE = re.compile(r"[^\S ]")
+_SPACE_RUN = re.compile(r"\s+")
 PREFIX = 400  # characters folded first when looking for the first match
 
 
@@ -119,22 +120,23 @@ def _window(text: str, folded: str, owners: list[int] | None, needles: list[str]
 
 def _collapse_with_spans(window: str, spans: list[tuple[int, int]], cut_left: bool,
                          cut_right: bool) -> tuple[str, tuple[tuple[int, int], ...]]:
-    out: list[str] = []
-    new_index: list[int] = []
-    for ch in window:
-        new_index.append(len(out))
-        if ch.isspace():
-            if out and out[-1] != " ":
-                out.append(" ")
-        else:
-            out.append(ch)
-    new_index.append(len(out))
+    """The window with each whitespace run shown as one space (none at the
+    ends) and the spans moved along."""
+    runs = [m.span() for m in _SPACE_RUN.finditer(window)]
+
+    def moved(i: int) -> int:
+        removed = 0
+        for start, end in runs:
+            if start >= i:
+                break
+            # a leading run disappears, any other run becomes one space
+            removed += min(end, i) - start - (1 if start else 0)
+        return i - removed
+
     prefix = "…" if cut_left else ""
-    body = "".join(out)
-    stripped = body.lstrip()
-    shift = len(prefix) - (len(body) - len(stripped))
-    result = prefix + stripped.rstrip() + ("…" if cut_right else "")
-    mapped = [(new_index[s] + shift, new_index[e] + shift) for s, e in _merge(spans)]
+    body = _SPACE_RUN.sub(" ", window).strip(" ")
+    result = prefix + body + ("…" if cut_right else "")
+    mapped = [(moved(s) + len(prefix), moved(e) + len(prefix)) for s, e in _merge(spans)]
     return result, tuple((max(s, 0), min(e, len(result))) for s, e in mapped if e > s)
 
 
