@@ -245,7 +245,7 @@ def serve(
                                           help="Server processes (default: one per CPU core, at most 4)."),
     cache: Optional[int] = typer.Option(None, "--cache", min=0,
                                         help="Recent searches each process answers again without "
-                                             "searching while the index is unchanged (default 512; 0: none)."),
+                                             "searching while the index is unchanged (default 2048; 0: none)."),
 ) -> None:
     """Search and read the index in a web browser (read-only; needs the
     `web` extra).  Stop with Ctrl-C."""

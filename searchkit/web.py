@@ -26,6 +26,8 @@ import json
 import os
 import re
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +53,7 @@ from .webviews import (SearchState, active_filters, clause_view, date_input, day
                        query_needles, web_link)
 
 RELATED = 8
-CACHE = 512                 # recent searches kept per server process
+CACHE = 2048                # recent searches (and pages) kept per server process
 SERVE_SETTINGS = "SEARCHKIT_SERVE_SETTINGS"
 SORT_LABELS = (("relevance", "Relevance"), ("-date", "Newest first"), ("date", "Oldest first"))
 TEMPLATES = Path(__file__).with_name("templates")
@@ -76,12 +78,12 @@ def create_app(index_dir: str | Path, *, title_boost: float = TITLE_WORD_BOOST,
     recent searches are answered again without searching while the index
     is unchanged (paging, facet clicks and going back repeat them).
     """
-    site = _Site(_Archive(open_index(index_dir, title_boost, cache)))
+    site = _Site(_Archive(open_index(index_dir, title_boost, cache), cache))
     routes = [
-        Route("/", site.search_page, name="search"),
+        Route("/", site.cached(site.search_page), name="search"),
         Route("/post/{id}", site.post_page, name="post"),
         Route("/post/{id}/explain", site.explain_page, name="explain"),
-        Route("/api/search", site.api_search, name="api_search"),
+        Route("/api/search", site.cached(site.api_search), name="api_search"),
         Route("/api/post/{id}", site.api_post, name="api_post"),
         Route("/favicon.ico", site.favicon),
     ]
@@ -119,11 +121,37 @@ class _Archive:
     searchkit's caches are not meant for concurrent use), and the map from
     post ids to document numbers of the current index generation."""
 
-    def __init__(self, ix: Index) -> None:
+    def __init__(self, ix: Index, cache: int = 0) -> None:
         self.ix = ix
         self.lock = threading.Lock()
         self._ids: dict[str, int] = {}
         self._ids_reader: Any = None
+        # the last `cache` search responses of the current index generation
+        self._pages: OrderedDict[Any, tuple[bytes, int, str]] = OrderedDict()
+        self._pages_for: Any = None
+        self._cache = cache
+
+    def generation(self) -> Any:
+        """A token of the index generation now searched (the searcher)."""
+        with self.lock:
+            return self.ix.read(lambda searcher: searcher)
+
+    def page(self, generation: Any, key: Any) -> tuple[bytes, int, str] | None:
+        with self.lock:
+            if self._pages_for is not generation:
+                self._pages.clear()
+                self._pages_for = generation
+            found = self._pages.get(key)
+            if found is not None:
+                self._pages.move_to_end(key)
+            return found
+
+    def keep_page(self, generation: Any, key: Any, page: tuple[bytes, int, str]) -> None:
+        with self.lock:
+            if self._cache and self._pages_for is generation:
+                self._pages[key] = page
+                if len(self._pages) > self._cache:
+                    self._pages.popitem(last=False)
 
     def search(self, **kwargs: Any) -> SearchResults:
         with self.lock:
@@ -170,6 +198,25 @@ class _Site:
         self.archive = archive
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                                       autoescape=True, trim_blocks=True, lstrip_blocks=True)
+
+    def cached(self, endpoint: Callable[[Request], Response]) -> Callable[[Request], Response]:
+        """`endpoint`, its successful responses kept per URL while the index
+        generation is the same (a repeated search is answered from memory;
+        the page shows the time the search took when it was made)."""
+        def serve(request: Request) -> Response:
+            generation = self.archive.generation()
+            key = (request.url.path, request.url.query)
+            found = self.archive.page(generation, key)
+            if found is not None:
+                body, status, media_type = found
+                return Response(body, status_code=status, media_type=media_type)
+            response = endpoint(request)
+            if response.status_code == 200:
+                self.archive.keep_page(generation, key, (bytes(response.body), 200,
+                                                         response.media_type or "text/html"))
+            return response
+
+        return serve
 
     def page(self, name: str, code: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("q", "")
