@@ -350,3 +350,37 @@ def test_serve_command(monkeypatch, sample_index):
     assert result.exit_code == 0 and "warning" in result.stderr and calls[-1][1]["host"] == "0.0.0.0"
     result = CliRunner().invoke(app, ["serve", "--index", str(sample_index / "missing")])
     assert result.exit_code == 2 and result.stderr.startswith("searchkit: error:")
+
+
+def test_cached_responses_follow_the_index(tmp_path, posts_copy):
+    """A repeated search is answered from the response and result caches,
+    but never with the results of an older index generation."""
+    index = tmp_path / "index"
+    searchkit.build_index([posts_copy], index)
+    with TestClient(create_app(index, cache=8), base_url="http://127.0.0.1") as c:
+        first = c.get("/", params={"q": "缓存测试词"})
+        api = c.get("/api/search", params={"q": "缓存测试词"}).json()
+        assert summary(first.text)[2] == 0 and api["total"] == 0
+        again = c.get("/", params={"q": "缓存测试词"})
+        assert again.text == first.text and again.headers["content-type"] == "text/html; charset=utf-8"
+        assert "content-security-policy" in again.headers
+        write_post(posts_copy, "cache-probe.md", "缓存测试词出现了", "正文也有缓存测试词。")
+        searchkit.build_index([posts_copy], index)
+        assert summary(c.get("/", params={"q": "缓存测试词"}).text)[2] == 1
+        assert c.get("/api/search", params={"q": "缓存测试词"}).json()["total"] == 1
+
+
+def test_library_result_cache_follows_the_index(tmp_path, posts_copy):
+    index = tmp_path / "index"
+    searchkit.build_index([posts_copy], index)
+    ix = searchkit.open_index(index, cache=4)
+    assert ix.search("缓存测试词").total == 0
+    assert ix.search("缓存测试词").total == 0
+    write_post(posts_copy, "cache-probe.md", "缓存测试词出现了", "正文也有缓存测试词。")
+    searchkit.build_index([posts_copy], index)
+    res = ix.search('"缓存测试词"')
+    assert res.total == 1 and ix.search("缓存测试词").total == 1
+    assert ix.search('"缓存测试词"').hits == res.hits  # answered again from the cache
+    for n in range(6):  # more distinct searches than the cache holds
+        ix.search(f"词{n}")
+    assert ix.search("缓存测试词", limit=1).total == 1
