@@ -57,19 +57,36 @@ class Evaluator:
         self.columns = columns
         self.lengths = columns.lengths
         self._cache: dict[Any, set[int]] = {}
+        self._restricted: dict[Any, list[tuple[set[int], set[int]]]] = {}
         self.columns_cache: dict[str, Any] = {}
 
     # ---------------------------------------------------------- primitives
 
-    def substring(self, text: str, parts: tuple[str, ...]) -> set[int]:
+    def substring(self, text: str, parts: tuple[str, ...],
+                  within: set[int] | None = None) -> set[int]:
+        """Posts whose title/body (`parts`) contain `text`; with `within`,
+        only those among `within` (reading only the posting blocks that can
+        hold them: a selective filter makes a common phrase cheap)."""
         key = ("s", text, parts)
         found = self._cache.get(key)
-        if found is None:
+        if found is not None:
+            return found if within is None else found & within
+        if within is not None:
+            earlier = self._restricted.setdefault(key, [])
+            for among, found in earlier:  # asked before among a superset?
+                if within <= among:
+                    return found & within
             found = set()
-            for leaf, base in self.leaves:
+            for leaf, base, wanted in self.per_segment(within):
                 for part in parts:
-                    found.update(base + d for d in segment_docs(leaf, part, text))
-            self._cache[key] = found
+                    found.update(base + d for d in segment_docs(leaf, part, text, wanted))
+            earlier.append((within, found))
+            return found
+        found = set()
+        for leaf, base in self.leaves:
+            for part in parts:
+                found.update(base + d for d in segment_docs(leaf, part, text))
+        self._cache[key] = found
         return found
 
     def term_docs(self, fieldname: str, text: Any) -> set[int]:
@@ -80,10 +97,13 @@ class Evaluator:
                 found.update(base + d for d in ids)
         return found
 
-    def date_docs(self, start: Any, end: Any) -> set[int]:
+    def date_docs(self, start: Any, end: Any, within: set[int] | None = None) -> set[int]:
         lo = int(start.timestamp()) if start else NO_DATE + 1
         hi = int(end.timestamp()) if end else 2**62
-        found = {d for d, v in enumerate(self.columns.dates) if lo <= v <= hi}
+        dates = self.columns.dates
+        if within is not None:
+            return {d for d in within if lo <= dates[d] <= hi}
+        found = {d for d, v in enumerate(dates) if lo <= v <= hi}
         return found - self.columns.deleted
 
     def all_docs(self) -> set[int]:
@@ -91,64 +111,74 @@ class Evaluator:
 
     # ---------------------------------------------------------- the tree
 
-    def evaluate(self, node: ql.Node, scoring: Scoring, positive: bool = True) -> set[int]:
+    def evaluate(self, node: ql.Node, scoring: Scoring, positive: bool = True,
+                 within: set[int] | None = None) -> set[int]:
+        """The live posts matching `node` (only those among `within` when
+        given: callers that intersect anyway pass what they already have)."""
         if isinstance(node, ql.Text):
-            return self._text(node, scoring, positive)
+            return self._text(node, scoring, positive, within)
         if isinstance(node, ql.Label):
-            return self.term_docs(node.kind, normalize_label(node.value))
+            found = self.term_docs(node.kind, normalize_label(node.value))
+            return found if within is None else found & within
         if isinstance(node, ql.DateRange):
-            return self.date_docs(node.start, node.end)
+            return self.date_docs(node.start, node.end, within)
         if isinstance(node, ql.Not):
-            return self.all_docs() - self.evaluate(node.child, scoring, not positive)
+            base = self.all_docs() if within is None else within
+            return base - self.evaluate(node.child, scoring, not positive, base)
         if isinstance(node, ql.Or):
             out: set[int] = set()
             for child in node.children:
-                out |= self.evaluate(child, scoring, positive)
+                out |= self.evaluate(child, scoring, positive, within)
             return out
-        return self._and(node, scoring, positive)
+        return self._and(node, scoring, positive, within)
 
-    def _and(self, node: ql.And, scoring: Scoring, positive: bool) -> set[int]:
-        wanted = [c for c in node.children if not isinstance(c, ql.Not)]
+    def _and(self, node: ql.And, scoring: Scoring, positive: bool,
+             within: set[int] | None) -> set[int]:
+        """Filters first, then each text clause only among the posts still
+        in the running (all clauses are evaluated: they feed ranking)."""
+        wanted = sorted((c for c in node.children if not isinstance(c, ql.Not)), key=_clause_cost)
         unwanted = [c.child for c in node.children if isinstance(c, ql.Not)]
-        sets = sorted((self.evaluate(c, scoring, positive) for c in wanted), key=len)
-        result = set(sets[0]) if sets else self.all_docs()
-        for other in sets[1:]:
-            result &= other
+        result = within
+        for child in wanted:
+            result = self.evaluate(child, scoring, positive, result)
+        if result is None:
+            result = self.all_docs()
         for child in unwanted:
-            if not result:
-                break
-            result -= self.evaluate(child, scoring, not positive)
+            result = result - self.evaluate(child, scoring, not positive, result)
         return result
 
-    def _text(self, node: ql.Text, scoring: Scoring, positive: bool) -> set[int]:
+    def _text(self, node: ql.Text, scoring: Scoring, positive: bool,
+              within: set[int] | None = None) -> set[int]:
         text = normalize(node.text)
         if not text:
             raise QuerySyntaxError(f"{node.text!r} has nothing to search for")
         parts = PARTS[node.field]
-        exact = self.substring(text, parts)
         if positive:
             scoring.exact.append((text, parts))
             words = query_words(text)
             scoring.words.extend((w, parts) for w in words)
             scoring.strings.append(text)
             scoring.strings.extend(w for w in words if w != text)
+        exact = self.substring(text, parts, within)
         if node.quoted:
             return exact
         pieces = broadening_pieces(text)
         if not pieces:
             return exact
-        broad = set.intersection(*(self.substring(p, parts) for p in sorted(pieces, key=len, reverse=True)))
-        return exact | broad
+        broad = within
+        for piece in sorted(pieces, key=len, reverse=True):
+            broad = self.substring(piece, parts, broad)
+        return exact | (broad or set())
 
     # ---------------------------------------------------------- ranking
 
     def scores(self, docs: set[int], scoring: Scoring) -> dict[int, float]:
         score = dict.fromkeys(docs, 0.0)
         for text, parts in scoring.exact:
-            for d in self.substring(text, parts) & docs:
+            for d in self.substring(text, parts, docs):
                 score[d] += EXACT_BONUS
             if "t" in parts:
-                for d in self.substring(text, ("t",)) & docs:
+                for d in self.substring(text, ("t",), docs):
                     score[d] += TITLE_BONUS
         if not scoring.words:
             return score
@@ -182,17 +212,28 @@ class Evaluator:
         df = sum(doc_frequency(leaf, fieldname, word) for leaf, _ in self.leaves)
         if not df:
             return
-        idf = boost * math.log(1 + (total_docs - df + 0.5) / (df + 0.5))
-        avgdl = max(1e-9, reader.field_length(fieldname) / total_docs)
-        lengths = self.lengths[fieldname]
-        k_norm = K1 * B / avgdl
-        k_base = K1 * (1 - B)
+        weight = boost * math.log(1 + (total_docs - df + 0.5) / (df + 0.5)) * (K1 + 1)
+        norms = self.columns.norms.get(fieldname)
+        if norms is None:
+            avgdl = max(1e-9, reader.field_length(fieldname) / total_docs)
+            norms = self.columns.norms[fieldname] = [K1 * (1 - B + B * n / avgdl)
+                                                     for n in self.lengths[fieldname]]
         for leaf, base, wanted in local:
             if term_info(leaf, fieldname, word) is None:
                 continue
             for d, tf in weights_of(leaf, fieldname, word, wanted).items():
                 g = base + d
-                score[g] += idf * tf * (K1 + 1) / (tf + k_base + k_norm * lengths[g])
+                score[g] += weight * tf / (tf + norms[g])
+
+
+def _clause_cost(node: ql.Node) -> int:
+    """Evaluation order within an And: filters (cheap, often selective)
+    first, then text clauses, longer (usually rarer) ones first."""
+    if isinstance(node, (ql.Label, ql.DateRange)):
+        return 0
+    if isinstance(node, ql.Text):
+        return 2_000_000 - len(node.text)
+    return 3_000_000
 
 
 def query_words(text: str) -> list[str]:
@@ -234,6 +275,8 @@ class IndexColumns:
     lengths: dict[str, list[int]]
     deleted: set[int]
     live: frozenset[int]
+    # field → BM25 length normalization per document, made when first needed
+    norms: dict[str, list[float]] = field(default_factory=dict)
 
 
 def numeric_column(leaf: Any, column: Any, doccount: int, default: int) -> list[int]:

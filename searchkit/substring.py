@@ -165,14 +165,18 @@ def _cover(text: str) -> dict[str, list[int]]:
     return cover
 
 
-def segment_docs(reader: Any, part: str, text: str) -> set[int]:
-    """Documents of one segment whose `part` ("t"/"b") contains `text`."""
-    if not text:
+def segment_docs(reader: Any, part: str, text: str, within: list[int] | None = None) -> set[int]:
+    """Documents of one segment whose `part` ("t"/"b") contains `text`
+    (only those among `within`, sorted local numbers, when given)."""
+    if not text or within == []:
         return set()
     if len(text) == 1:
         unigrams = UNIGRAM_FIELDS[part]
         if term_info(reader, unigrams, text) is None:
             return set()
+        if within is not None:
+            matcher, deleted = _raw_matcher(reader, unigrams, text)
+            return set(_walk_blocks(matcher, within, None)) - deleted
         return set(raw_postings(reader, unigrams, text)[0])
     fieldname = CHAR_FIELDS[part]
     cover = _cover(text)
@@ -183,7 +187,7 @@ def segment_docs(reader: Any, part: str, text: str) -> set[int]:
     need_positions = len(text) > 2
     deleted: set[int] = set()
     found: dict[str, dict[int, Any]] = {}
-    wanted: list[int] | None = None
+    wanted = within
     for gram in order:
         matcher, deleted = _raw_matcher(reader, fieldname, gram)
         postings = _walk_blocks(matcher, wanted, "values" if need_positions else None)
