@@ -22,6 +22,7 @@ import sys
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from . import querylang as ql
@@ -55,7 +56,6 @@ class Evaluator:
         self.reader = searcher.reader()
         self.leaves = list(self.reader.leaf_readers())
         self.columns = columns
-        self.lengths = columns.lengths
         self._cache: dict[Any, set[int]] = {}
         self._restricted: dict[Any, list[tuple[set[int], set[int]]]] = {}
         self.columns_cache: dict[str, Any] = {}
@@ -217,7 +217,7 @@ class Evaluator:
         if norms is None:
             avgdl = max(1e-9, reader.field_length(fieldname) / total_docs)
             norms = self.columns.norms[fieldname] = [K1 * (1 - B + B * n / avgdl)
-                                                     for n in self.lengths[fieldname]]
+                                                     for n in self.columns.lengths[fieldname]]
         for leaf, base, wanted in local:
             if term_info(leaf, fieldname, word) is None:
                 continue
@@ -266,17 +266,41 @@ def top(score: dict[int, float], count: int) -> list[tuple[int, float]]:
     return [(d, s) for d, s in best]
 
 
-@dataclass
 class IndexColumns:
-    """Per-document values read once per searcher: dates, field lengths and
-    the deleted/live documents."""
+    """Per-document values of one searcher's index, each read in bulk the
+    first time it is needed: dates, field lengths, deleted/live documents
+    and BM25 length norms."""
 
-    dates: list[int]
-    lengths: dict[str, list[int]]
-    deleted: set[int]
-    live: frozenset[int]
-    # field → BM25 length normalization per document, made when first needed
-    norms: dict[str, list[float]] = field(default_factory=dict)
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        # field → BM25 length normalization per document, made by Evaluator.bm25
+        self.norms: dict[str, list[float]] = {}
+
+    @cached_property
+    def dates(self) -> list[int]:
+        dates: list[int] = []
+        for leaf, _ in self.reader.leaf_readers():
+            if leaf.doc_count_all():
+                column = leaf.column_reader("date", translate=True)
+                dates.extend(numeric_column(leaf, column, leaf.doc_count_all(), NO_DATE))
+        return dates
+
+    @cached_property
+    def lengths(self) -> dict[str, list[int]]:
+        return field_lengths(self.reader, WORD_FIELDS.values())
+
+    @cached_property
+    def deleted(self) -> set[int]:
+        deleted: set[int] = set()
+        for leaf, base in self.reader.leaf_readers():
+            if leaf.has_deletions():
+                deleted.update(base + d for d in leaf.deleted_docs_set)
+        return deleted
+
+    @cached_property
+    def live(self) -> frozenset[int]:
+        deleted = self.deleted
+        return frozenset(d for d in range(self.reader.doc_count_all()) if d not in deleted)
 
 
 def numeric_column(leaf: Any, column: Any, doccount: int, default: int) -> list[int]:
@@ -298,17 +322,7 @@ def numeric_column(leaf: Any, column: Any, doccount: int, default: int) -> list[
 
 
 def read_columns(reader: Any) -> IndexColumns:
-    deleted: set[int] = set()
-    dates: list[int] = []
-    for leaf, base in reader.leaf_readers():
-        if leaf.has_deletions():
-            deleted.update(base + d for d in leaf.deleted_docs_set)
-        if leaf.doc_count_all():
-            column = leaf.column_reader("date", translate=True)
-            dates.extend(numeric_column(leaf, column, leaf.doc_count_all(), NO_DATE))
-    total = reader.doc_count_all()
-    live = frozenset(d for d in range(total) if d not in deleted)
-    return IndexColumns(dates, field_lengths(reader, WORD_FIELDS.values()), deleted, live)
+    return IndexColumns(reader)
 
 
 def field_lengths(reader: Any, fieldnames: Iterable[str]) -> dict[str, list[int]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,30 +24,59 @@ def _highlighted(snippet: str, spans: tuple[tuple[int, int], ...]) -> Any:
 
 
 def render_results(res: Any, offset: int) -> None:
+    if _plain():  # piped: the same text without loading rich (a cold query is faster)
+        lines = []
+        for rank, hit, date, meta in _result_lines(res, offset):
+            lines.append(f"{rank:>3}. {date}  {hit.title or '(untitled)'}")
+            lines.append("     " + "".join(text for text, _ in meta))
+            if hit.snippet:
+                lines.append("     " + hit.snippet)
+        sys.stdout.write("".join(line.expandtabs(8) + "\n" for line in lines))
+        sys.stdout.flush()
+        sys.stderr.write(_summary(res, offset) + "\n")
+        return
     from rich.text import Text
 
     out = _stdout()
-    for rank, hit in enumerate(res.hits, start=offset + 1):
-        date = hit.date.strftime("%Y-%m-%d") if hit.date else "----------"
+    for rank, hit, date, meta in _result_lines(res, offset):
         head = Text(f"{rank:>3}. {date}  ")
         head.append(hit.title or "(untitled)", style="bold")
         out.print(head)
-        meta = Text("     ")
-        if hit.copies:
-            meta.append(f"+{hit.copies} cop{'y' if hit.copies == 1 else 'ies'}  ", style="magenta")
-        if hit.tags:
-            meta.append("tags: " + ", ".join(hit.tags) + "  ", style="cyan")
-        meta.append(hit.path, style="dim")
-        out.print(meta)
+        line = Text("     ")
+        for text, style in meta:
+            line.append(text, style=style)
+        out.print(line)
         if hit.snippet:
             line = Text("     ")
             line.append(_highlighted(hit.snippet, hit.highlights))
             out.print(line)
-    err = _stderr()
+    _stderr().print(_summary(res, offset), markup=False)
+
+
+def _result_lines(res: Any, offset: int) -> Any:
+    """(rank, hit, date, [(metadata text, style)]) per hit."""
+    for rank, hit in enumerate(res.hits, start=offset + 1):
+        date = hit.date.strftime("%Y-%m-%d") if hit.date else "----------"
+        meta = []
+        if hit.copies:
+            meta.append((f"+{hit.copies} cop{'y' if hit.copies == 1 else 'ies'}  ", "magenta"))
+        if hit.tags:
+            meta.append(("tags: " + ", ".join(hit.tags) + "  ", "cyan"))
+        meta.append((hit.path, "dim"))
+        yield rank, hit, date, meta
+
+
+def _summary(res: Any, offset: int) -> str:
     shown = len(res.hits)
     first = offset + 1 if shown else offset
-    err.print(f"{first}-{offset + shown} of {res.total} posts ({res.elapsed_ms:.1f} ms)" if shown
-              else f"0 of {res.total} posts ({res.elapsed_ms:.1f} ms)", markup=False)
+    return (f"{first}-{offset + shown} of {res.total} posts ({res.elapsed_ms:.1f} ms)" if shown
+            else f"0 of {res.total} posts ({res.elapsed_ms:.1f} ms)")
+
+
+def _plain() -> bool:
+    """Is the output going somewhere rich would print plain text anyway?"""
+    forced = any(os.environ.get(name) for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"))
+    return not forced and not sys.stdout.isatty() and not sys.stderr.isatty()
 
 
 def _stderr() -> Any:

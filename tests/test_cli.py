@@ -367,3 +367,20 @@ def test_cli_runner(built):
     assert result.stderr.startswith("searchkit: error:") and "'foo'" in result.stderr
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.strip() == f"searchkit {searchkit.__version__}"
+
+
+@pytest.mark.parametrize("query", ["数据交易", "香港", "tag:联合早报", "NOT 香港"])
+def test_piped_results_are_what_rich_prints(sample_ix, query, monkeypatch, capsys):
+    """Piped output skips rich (a faster cold query) and must be the same
+    text rich prints to a pipe."""
+    from searchkit import render
+
+    res = sample_ix.search(query, limit=5, collapse_duplicates=True)
+    assert res.hits
+    outputs = []
+    for plain in (True, False):
+        monkeypatch.setattr(render, "_plain", lambda plain=plain: plain)
+        render.render_results(res, 0)
+        outputs.append(capsys.readouterr())
+    assert outputs[0].out == outputs[1].out and outputs[0].err == outputs[1].err
+    assert res.hits[0].path in outputs[0].out
