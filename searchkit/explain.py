@@ -48,6 +48,9 @@ class Explanation:
 
 def find_post(evaluator: Evaluator, path: str) -> int:
     """The document number of the post with this path (relative or absolute)."""
+    exact = evaluator.term_docs("key", path) & evaluator.columns.live
+    if exact:  # the key itself (the web interface asks by key): no scan
+        return min(exact)
     reader = evaluator.reader
     keys = reader.column_reader("key")
     wanted = path.replace("\\\\", "/").lstrip("./")
