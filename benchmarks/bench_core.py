@@ -142,14 +142,30 @@ def mrr(ix, items, lat) -> float:
     return total / max(1, len(items))
 
 
+def percentiles(values: list[float]) -> tuple[float, float, float]:
+    """p50, p95 and max of some latencies."""
+    values = sorted(values)
+    return statistics.median(values), values[min(len(values) - 1, int(len(values) * 0.95))], values[-1]
+
+
 def latency_report(lat: dict[str, list[float]]) -> None:
     everything = [x for v in lat.values() for x in v]
     for name, values in [*lat.items(), ("all", everything)]:
         if values:
-            values = sorted(values)
-            p95 = values[min(len(values) - 1, int(len(values) * 0.95))]
-            print(f"  {name:<9} n={len(values):<5} p50 {statistics.median(values):7.2f} ms"
-                  f"  p95 {p95:7.2f} ms  max {values[-1]:7.2f} ms")
+            p50, p95, top = percentiles(values)
+            print(f"  {name:<9} n={len(values):<5} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms  max {top:7.2f} ms")
+
+
+def correctness(ix: searchkit.Index, queries: dict) -> dict[str, list[float]]:
+    """Print every correctness figure; return the latencies by query class."""
+    ix.search("香港")  # warm up the segmenter and converter
+    lat: dict[str, list[float]] = defaultdict(list)
+    phrase_figures(ix, queries, lat)
+    unquoted_figures(ix, queries, lat)
+    filter_figures(ix, queries, lat)
+    print(f"title MRR@10 {mrr(ix, queries['titles'], lat):.4f}  "
+          f"title-fragment MRR@10 {mrr(ix, queries['title_fragments'], lat):.4f}")
+    return lat
 
 
 def cold_query(index: Path) -> float:
@@ -173,14 +189,7 @@ def main() -> None:
     seconds = build(posts, index, args.reuse)
     size = sum(f.stat().st_size for f in index.iterdir() if f.is_file()) / 1e6
     print(f"build: {seconds:.1f} s wall" if seconds else "build: reused", f" index {size:.1f} MB")
-    ix = searchkit.open_index(index)
-    ix.search("香港")  # warm up the segmenter and converter
-    lat: dict[str, list[float]] = defaultdict(list)
-    phrase_figures(ix, queries, lat)
-    unquoted_figures(ix, queries, lat)
-    filter_figures(ix, queries, lat)
-    print(f"title MRR@10 {mrr(ix, queries['titles'], lat):.4f}  "
-          f"title-fragment MRR@10 {mrr(ix, queries['title_fragments'], lat):.4f}")
+    lat = correctness(searchkit.open_index(index), queries)
     print("library query latency (limit=10 with snippets, one run per query):")
     latency_report(lat)
     print(f"cold `searchkit query 香港`: {cold_query(index):.2f} s (median of 5)")

@@ -7,7 +7,8 @@ Prints, for the dev corpus: cold build wall seconds and peak RSS, index MB,
 no-change and 1%-changed re-index seconds, library query p50/p95/max by
 query class, cold `searchkit query` wall seconds, and build/query figures at
 each scale (3 = the corpus indexed three times under different paths).
-Correctness figures come from bench_core.py, which uses the same index code.
+and the correctness figures of bench_core.py on the 1× index (speed never buys
+wrong answers).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import lzma
 import os
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tarfile
@@ -26,6 +26,9 @@ import time
 from pathlib import Path
 
 import searchkit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_core  # noqa: E402  (the correctness figures and percentiles)
 
 
 def run_index(args: list[str]) -> tuple[float, float]:
@@ -84,20 +87,8 @@ def measure_queries(index: Path, queries: dict) -> None:
             started = time.perf_counter()
             ix.search(q, limit=10, **kwargs)
             times.append((time.perf_counter() - started) * 1000)
-        times.sort()
-        p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-        print(f"    {name:<11} n={len(times):<4} p50 {statistics.median(times):6.2f} ms"
-              f"  p95 {p95:6.2f} ms  max {times[-1]:6.2f} ms")
-
-
-def cold_query(index: Path) -> float:
-    exe = Path(sys.executable).with_name("searchkit")
-    runs = []
-    for _ in range(5):
-        started = time.perf_counter()
-        subprocess.run([str(exe), "query", "香港", "--index", str(index)], capture_output=True)
-        runs.append(time.perf_counter() - started)
-    return statistics.median(runs)
+        p50, p95, top = bench_core.percentiles(times)
+        print(f"    {name:<11} n={len(times):<4} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  max {top:6.2f} ms")
 
 
 def touch_one_percent(posts: Path) -> int:
@@ -139,7 +130,9 @@ def main() -> None:
     print(f"  re-index after touching {count} posts (1%): {wall:.2f} s")
     print("  library queries (limit 10, snippets):")
     measure_queries(index, queries)
-    print(f"  cold `searchkit query 香港`: {cold_query(index):.2f} s (median of 5)")
+    print(f"  cold `searchkit query 香港`: {bench_core.cold_query(index):.2f} s (median of 5)")
+    print("  correctness (bench_core.py's figures on this index):")
+    bench_core.correctness(searchkit.open_index(index), queries)
     for scale in (float(s) for s in args.scales.split(",")):
         roots = make_scale(posts, args.work / f"scale-{scale:g}", scale)
         scaled = args.work / f"index-{scale:g}"
