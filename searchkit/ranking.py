@@ -174,9 +174,13 @@ class Evaluator:
 
     def scores(self, docs: set[int], scoring: Scoring) -> dict[int, float]:
         score = dict.fromkeys(docs, 0.0)
-        for text, parts in scoring.exact:
-            for d in self.substring(text, parts, docs):
-                score[d] += EXACT_BONUS
+        for i, (text, parts) in enumerate(scoring.exact):
+            found = self.substring(text, parts, docs)
+            if i == 0:  # all scores are still 0: set them in one C-level pass
+                score.update(dict.fromkeys(found, EXACT_BONUS))
+            else:
+                for d in found:
+                    score[d] += EXACT_BONUS
             if "t" in parts:
                 for d in self.substring(text, ("t",), docs):
                     score[d] += TITLE_BONUS
