@@ -16,11 +16,12 @@ from array import array
 from itertools import accumulate
 from typing import Any
 
-from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter, W3TermInfo
+from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter
 from whoosh.matching import ListMatcher
 from whoosh.system import pack_ushort
 
 from .analysis import ESCAPE_CHAR, FieldPostings, frequency
+from .terminfo import LeanTermInfo, LeanTermsReader
 
 BLOCK = 128
 INLINE = 4          # posting lists shorter than this live in the term table
@@ -103,7 +104,13 @@ class LeanLeafMatcher(W3LeafMatcher):
 
 
 class LeanCodec(W3Codec):
-    """Whoosh's W3 codec with the lean posting blocks above."""
+    """Whoosh's W3 codec with the lean posting blocks above and lean term
+    infos (see `terminfo`)."""
+
+    def terms_reader(self, storage: Any, segment: Any) -> Any:
+        name = segment.make_filename(self.TERMS_EXT)
+        postfile = segment.open_file(storage, self.POSTS_EXT)
+        return LeanTermsReader(self, storage.open_file(name), storage.file_length(name), postfile)
 
     def postings_writer(self, dbfile: Any, byteids: bool = False) -> Any:
         return LeanPostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
@@ -257,7 +264,7 @@ class SegmentBuilder:
                 if field.scorable:
                     weights = array("f", map(frequency, values) if ESCAPE_CHAR in text else entry[1])
             fw._btext = term.encode("utf-8") if isinstance(term, str) else term
-            fw._postwriter.start_postings(field.format, W3TermInfo())
+            fw._postwriter.start_postings(field.format, LeanTermInfo())
             terminfo = _write_postings(fw._postwriter, docs, weights, values, lengths)
             fw._tindex.add(pack_ushort(fw._fieldid) + fw._btext, terminfo.to_bytes())
         fw.finish_field()

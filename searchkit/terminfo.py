@@ -1,0 +1,113 @@
+"""Compact term infos for the segments searchkit writes (part of the indexer stage).
+
+Most terms of a segment are rare character bigrams whose one to three
+postings live inside the term info.  Whoosh's W3TermInfo spends a 23-byte
+header on them plus a pickle of the postings (about 52 bytes a term on the
+development corpus).  `LeanTermInfo` keeps the W3 layout for terms with
+posting blocks and packs inlined ones like the lean blocks: a 4-byte head
+(flags, shortest and longest field length, count) and one UTF-8 string of
+id deltas, weights, value lengths and values.  Document frequency, weights
+and id range follow from the postings.  It reads the W3 layout too, so
+indexes written before stay readable.  The classes are found through the
+pickled codec: keep them at this import path.
+"""
+
+from __future__ import annotations
+
+from itertools import accumulate
+from operator import sub
+from typing import Any
+
+from whoosh.codec.whoosh3 import W3FieldCursor, W3TermInfo, W3TermsReader
+from whoosh.reading import TermNotFound
+from whoosh.util.numeric import byte_to_length, length_to_byte
+
+LEAN = 2           # first byte of a lean inlined term info (W3 writes 0 or 1)
+HAS_WEIGHTS = 4    # flag: weights follow the ids
+HAS_VALUES = 8     # flag: value lengths and values follow
+
+
+class LeanTermInfo(W3TermInfo):
+    """W3TermInfo with inlined postings packed instead of pickled."""
+
+    def to_bytes(self) -> bytes:
+        if not self.is_inlined():
+            return super().to_bytes()
+        ids, weights, values = self._inlined
+        if not 0 < len(ids) < 256:
+            return super().to_bytes()
+        numbers = [ids[0], *map(sub, ids[1:], ids[:-1]), *weights, *map(len, values)]
+        try:  # chr() refuses numbers past the last code point and non-integers
+            text = "".join(map(chr, numbers)) + "".join(values)
+        except (TypeError, ValueError):
+            return super().to_bytes()
+        flags = LEAN | (HAS_WEIGHTS if weights else 0) | (HAS_VALUES if values else 0)
+        minlength = 0 if self._minlength is None else length_to_byte(self._minlength)
+        head = bytes((flags, minlength, length_to_byte(self._maxlength), len(ids)))
+        return head + text.encode("utf-8", "surrogatepass")
+
+    @classmethod
+    def from_bytes(cls, s: bytes) -> Any:
+        flags = s[0]
+        if not flags & LEAN:
+            return super().from_bytes(s)
+        count = s[3]
+        text = s[4:].decode("utf-8", "surrogatepass")
+        ids = tuple(accumulate(map(ord, text[:count])))
+        pos = count
+        weights: tuple[int, ...] = ()
+        if flags & HAS_WEIGHTS:
+            weights = tuple(map(ord, text[pos:pos + count]))
+            pos += count
+        values: tuple[str, ...] = ()
+        if flags & HAS_VALUES:
+            ends = list(accumulate(map(ord, text[pos:pos + count]), initial=pos + count))
+            values = tuple(text[a:b] for a, b in zip(ends, ends[1:]))
+        info = cls()
+        info._inlined = (ids, weights, values)
+        info._df = count
+        info._weight = float(sum(weights)) if weights else float(count)
+        info._maxweight = float(max(weights)) if weights else 1.0
+        info._minid, info._maxid = ids[0], ids[-1]
+        info._minlength = byte_to_length(s[1])
+        info._maxlength = byte_to_length(s[2])
+        return info
+
+
+class LeanTermsReader(W3TermsReader):
+    """W3TermsReader decoding term infos with LeanTermInfo (W3 reads
+    frequencies at fixed offsets of its own layout)."""
+
+    def _info(self, fieldname: str, tbytes: bytes) -> Any:
+        return LeanTermInfo.from_bytes(self._tindex[self._keycoder(fieldname, tbytes)])
+
+    def term_info(self, fieldname: str, tbytes: bytes) -> Any:
+        try:
+            return self._info(fieldname, tbytes)
+        except KeyError:
+            raise TermNotFound(f"No term {fieldname}:{tbytes!r}") from None
+
+    def frequency(self, fieldname: str, tbytes: bytes) -> float:
+        return self._info(fieldname, tbytes).weight()  # KeyError when absent, as W3
+
+    def doc_frequency(self, fieldname: str, tbytes: bytes) -> int:
+        return self._info(fieldname, tbytes).doc_frequency()
+
+    def items(self) -> Any:
+        decode = self._keydecoder
+        return ((decode(k), LeanTermInfo.from_bytes(v)) for k, v in self._tindex.items())
+
+    def items_from(self, fieldname: str, prefix: bytes) -> Any:
+        decode = self._keydecoder
+        return ((decode(k), LeanTermInfo.from_bytes(v))
+                for k, v in self._tindex.items_from(self._keycoder(fieldname, prefix)))
+
+    def cursor(self, fieldname: str, fieldobj: Any) -> Any:
+        return _LeanCursor(self._tindex, fieldname, self._keycoder, self._keydecoder, fieldobj)
+
+
+class _LeanCursor(W3FieldCursor):
+    def term_info(self) -> Any:
+        if self._pos is None:
+            return None
+        return LeanTermInfo.from_bytes(self._tindex.dbfile.get(self._datapos, self._datalen))

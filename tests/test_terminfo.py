@@ -1,0 +1,59 @@
+"""Lean term infos: inlined postings packed, everything else W3's layout."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh.codec.whoosh3 import W3TermInfo
+
+from searchkit.terminfo import LEAN, LeanTermInfo
+
+POSITIONS = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=6)
+
+
+def _inlined(cls, ids, weights, values, minlength=None, maxlength=0):
+    info = cls()
+    info._inlined = (tuple(ids), tuple(weights), tuple(values))
+    info._df, info._minid, info._maxid = len(ids), ids[0], ids[-1]
+    info._weight = float(sum(weights) if weights else len(ids))
+    info._maxweight = float(max(weights) if weights else 1.0)
+    info._minlength, info._maxlength = minlength, maxlength
+    return info
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 200_000), min_size=1, max_size=3, unique=True),
+       st.booleans(), st.booleans(), st.data())
+def test_inlined_postings_round_trip(ids, with_weights, with_values, data):
+    ids = sorted(ids)
+    weights = [data.draw(st.integers(1, 5000)) for _ in ids] if with_weights else []
+    values = [data.draw(POSITIONS) for _ in ids] if with_values else []
+    lengths = (data.draw(st.integers(1, 10_000)), data.draw(st.integers(10_000, 1_000_000)))
+    info = _inlined(LeanTermInfo, ids, weights, values, *lengths)
+    packed = info.to_bytes()
+    assert packed[0] & LEAN
+    back = LeanTermInfo.from_bytes(packed)
+    assert back.inlined_postings() == (tuple(ids), tuple(weights), tuple(values))
+    w3 = W3TermInfo.from_bytes(_inlined(W3TermInfo, ids, weights, values, *lengths).to_bytes())
+    for attr in ("doc_frequency", "weight", "max_weight", "min_id", "max_id", "min_length", "max_length"):
+        assert getattr(back, attr)() == getattr(w3, attr)(), attr
+    # W3's own postings pickle is several times larger
+    assert len(packed) < len(_inlined(W3TermInfo, ids, weights, values, *lengths).to_bytes())
+
+
+def test_what_cannot_be_packed_keeps_w3_layout():
+    for ids, weights in (([5, 0x120000], []), ([1, 2], [1.5, 1])):
+        info = _inlined(LeanTermInfo, ids, weights, [])
+        packed = info.to_bytes()
+        assert not packed[0] & LEAN
+        assert LeanTermInfo.from_bytes(packed).inlined_postings() == (tuple(ids), tuple(weights), ())
+
+
+def test_reads_w3_term_infos_of_older_indexes():
+    block = W3TermInfo(weight=12.0, df=9, minlength=3, maxlength=70, maxweight=4.0, minid=2, maxid=800)
+    block.set_extent(4096, 333)
+    back = LeanTermInfo.from_bytes(block.to_bytes())
+    assert back.extent() == W3TermInfo.from_bytes(block.to_bytes()).extent()
+    assert back.extent()[0] == 4096 and back.doc_frequency() == 9 and not back.is_inlined()
+    old = _inlined(W3TermInfo, [3, 8], [2, 1], ["\x03", "\x09"])
+    assert LeanTermInfo.from_bytes(old.to_bytes()).inlined_postings() == ((3, 8), (2, 1), ("\x03", "\x09"))
