@@ -51,12 +51,10 @@ def find_post(evaluator: Evaluator, path: str) -> int:
     exact = evaluator.term_docs("key", path) & evaluator.columns.live
     if exact:  # the key itself (the web interface asks by key): no scan
         return min(exact)
-    reader = evaluator.reader
-    keys = reader.column_reader("key")
+    keys = evaluator.columns.keys
     wanted = path.replace("\\\\", "/").lstrip("./")
     for docnum in sorted(evaluator.columns.live):
         key = keys[docnum]
-        key = key.decode("utf-8") if isinstance(key, bytes) else key
         if key == path or key.endswith("/" + wanted):
             return docnum
     raise PostNotFoundError(f"no indexed post has the path {path!r}")

@@ -290,6 +290,18 @@ class IndexColumns:
         return dates
 
     @cached_property
+    def key_column(self) -> Any:
+        return self.reader.column_reader("key")
+
+    def key(self, docnum: int) -> str:
+        """The post's key (its file path as indexed)."""
+        return _text(self.key_column[docnum])
+
+    @cached_property
+    def keys(self) -> list[str]:
+        return [_text(k) for k in self.key_column]
+
+    @cached_property
     def lengths(self) -> dict[str, list[int]]:
         return field_lengths(self.reader, WORD_FIELDS.values())
 
@@ -305,6 +317,10 @@ class IndexColumns:
     def live(self) -> frozenset[int]:
         deleted = self.deleted
         return frozenset(d for d in range(self.reader.doc_count_all()) if d not in deleted)
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
 def numeric_column(leaf: Any, column: Any, doccount: int, default: int) -> list[int]:

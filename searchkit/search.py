@@ -47,6 +47,7 @@ class Hit:
     source: str = ""
     copies: int = 0                   # near-duplicates folded into this hit
     similarity: float | None = None   # for related posts: share of the body sketch
+    key: str = ""                     # the post's key in the index (its file path as indexed)
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -244,7 +245,8 @@ class Index:
         date = datetime.fromisoformat(meta["date"]) if meta.get("date") else None
         return Hit(path=meta["path"], title=meta["title"], date=date, tags=tuple(meta["tags"]),
                    categories=tuple(meta["categories"]), author=meta["author"], url=meta["url"],
-                   score=float(score), snippet=snippet, highlights=spans, source=meta["source"])
+                   score=float(score), snippet=snippet, highlights=spans, source=meta["source"],
+                   key=self._columns.key(docnum))
 
     def related(self, path: str, limit: int = 10) -> list[Hit]:
         """Posts most like the one at `path`: near-duplicates (wire copies)

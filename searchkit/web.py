@@ -14,9 +14,9 @@ JSON API over one index, read-only.
 
 The pages need no JavaScript and the URL carries the whole state.  Posts are
 addressed by an opaque id (the first 16 hex digits of the SHA-1 of the
-source folder and the post's path), never by a path taken from the request;
-ids are resolved through a map built once per index generation from the
-stored metadata.  Everything shown is escaped (Jinja2 autoescape), and a
+post's key, the file path it was indexed from), never by a path taken from
+the request; ids are resolved through a map built once per index
+generation from the key column.  Everything shown is escaped (Jinja2 autoescape), and a
 Content-Security-Policy without any script source backs that up.
 """
 
@@ -125,6 +125,7 @@ class _Archive:
         self.ix = ix
         self.lock = threading.Lock()
         self._ids: dict[str, int] = {}
+        self._keys: list[str] = []
         self._ids_reader: Any = None
         # the last `cache` search responses of the current index generation
         self._pages: OrderedDict[Any, tuple[bytes, int, str]] = OrderedDict()
@@ -173,20 +174,17 @@ class _Archive:
 
     def _post(self, searcher: Any, pid: str) -> _Post | None:
         reader = searcher.reader()
-        if self._ids_reader is not reader:  # a new index generation: scan once
-            ids: dict[str, int] = {}
-            for docnum in range(reader.doc_count_all()):
-                if not reader.is_deleted(docnum):
-                    meta = reader.stored_fields(docnum)["meta"]
-                    ids[post_id(meta.get("source", ""), meta["path"])] = docnum
-            self._ids, self._ids_reader = ids, reader
+        if self._ids_reader is not reader:  # a new index generation: map the keys once
+            keys = [k.decode("utf-8") if isinstance(k, bytes) else k
+                    for k in reader.column_reader("key")]
+            self._keys = keys
+            self._ids = {post_id(k): d for d, k in enumerate(keys) if not reader.is_deleted(d)}
+            self._ids_reader = reader
         docnum = self._ids.get(pid)
         if docnum is None:
             return None
         stored = searcher.stored_fields(docnum)
-        key = reader.column_reader("key")[docnum]
-        key = key.decode("utf-8") if isinstance(key, bytes) else key
-        return _Post(pid, key, stored["meta"], stored.get("body", ""))
+        return _Post(pid, self._keys[docnum], stored["meta"], stored.get("body", ""))
 
 
 # ---------------------------------------------------------------- pages
@@ -311,7 +309,7 @@ class _Site:
             explain_href=f"/post/{post.id}/explain?q={quote(q)}" if q.strip() and not q_error else "")
 
     def _related_view(self, hit: Hit, q: str) -> dict[str, Any]:
-        pid = post_id(hit.source, hit.path)
+        pid = post_id(hit.key)
         similarity = hit.similarity or 0.0
         return {"id": pid, "href": post_url(pid, q), "title": hit.title, "date": day(hit.date),
                 "site": source_host(hit.url) or "", "duplicate": similarity >= DUPLICATE,
@@ -338,7 +336,7 @@ class _Site:
         res = self.archive.search(**state.search_args())
         out = res.to_dict()
         for hit, shown in zip(res.hits, out["hits"]):
-            shown["id"] = post_id(hit.source, hit.path)
+            shown["id"] = post_id(hit.key)
         return JSONResponse(out)
 
     def api_post(self, request: Request) -> Response:
@@ -347,7 +345,7 @@ class _Site:
         related = []
         for hit in self.archive.related(post.key, RELATED):
             shown = hit.to_dict()
-            shown["id"] = post_id(hit.source, hit.path)
+            shown["id"] = post_id(hit.key)
             shown["duplicate"] = (hit.similarity or 0.0) >= DUPLICATE
             related.append(shown)
         return JSONResponse({

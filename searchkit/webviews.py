@@ -28,10 +28,10 @@ FACET_NAMES = ("tag", "category", "site", "month")
 _PAGE = re.compile(r"[0-9]{1,9}")
 
 
-def post_id(source: str, path: str) -> str:
-    """The opaque id of a post in URLs: 16 hex digits of SHA-1(source, path)."""
-    data = f"{source}\x00{path}".encode("utf-8", "surrogatepass")
-    return hashlib.sha1(data).hexdigest()[:16]
+def post_id(key: str) -> str:
+    """The opaque id of a post in URLs: 16 hex digits of the SHA-1 of its
+    key (the file path it was indexed from)."""
+    return hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 # ------------------------------------------------------------- URL state
@@ -213,7 +213,7 @@ def web_link(url: str) -> str:
 
 
 def hit_view(hit: Hit, state: SearchState) -> dict[str, Any]:
-    pid = post_id(hit.source, hit.path)
+    pid = post_id(hit.key)
     return {
         "id": pid, "href": post_url(pid, state.q), "title": hit.title, "path": hit.path,
         "date": day(hit.date), "site": source_host(hit.url) or "", "copies": hit.copies,
