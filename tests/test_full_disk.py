@@ -19,13 +19,25 @@ def _index_with_one_more_post(tmp_path: Path) -> tuple[Path, Path, set[str]]:
     posts, index = tmp_path / "posts", tmp_path / "ix"
     shutil.copytree(SAMPLES, posts)
     searchkit.build_index([str(posts)], str(index))
-    before = {h.path for h in searchkit.open_index(index).search("的", limit=100).hits}
+    before = _found(index)
     write_post(posts, "new.md", "新文章", "這是一篇新的文章，的確如此。")
     return posts, index, before
 
 
+def _found(index: Path) -> set[str]:
+    """The paths of the posts holding 的 (every sample post and new.md)."""
+    return {h.path for h in searchkit.open_index(index).search("的", limit=100).hits}
+
+
 def _run(posts: Path, index: Path) -> object:
     return CliRunner().invoke(app, ["index", str(posts), "--index", str(index)])
+
+
+def _refused(result: object, *phrases: str) -> None:
+    """The run ended with exit code 2 and a one-line reason, no traceback."""
+    assert result.exit_code == 2
+    assert all(phrase in result.output for phrase in phrases), result.output
+    assert "Traceback" not in result.output
 
 
 def test_disk_full_while_writing_keeps_the_previous_index(tmp_path, monkeypatch) -> None:
@@ -35,14 +47,11 @@ def test_disk_full_while_writing_keeps_the_previous_index(tmp_path, monkeypatch)
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr("searchkit.segments.SegmentBuilder.finish", no_space)
-    result = _run(posts, index)
-    assert result.exit_code == 2
-    assert "No space left on device" in result.output and "previous index is unchanged" in result.output
-    assert "Traceback" not in result.output
+    _refused(_run(posts, index), "No space left on device", "previous index is unchanged")
     monkeypatch.undo()
-    assert {h.path for h in searchkit.open_index(index).search("的", limit=100).hits} == before
+    assert _found(index) == before
     assert _run(posts, index).exit_code == 0  # space again: the run completes
-    assert "new.md" in {h.path for h in searchkit.open_index(index).search("的", limit=100).hits}
+    assert "new.md" in _found(index)
 
 
 def test_read_only_index_folder_gives_a_clear_error(tmp_path, monkeypatch) -> None:
@@ -57,12 +66,9 @@ def test_read_only_index_folder_gives_a_clear_error(tmp_path, monkeypatch) -> No
         return real_open(path, *args, **kwargs)
 
     monkeypatch.setattr(filelock.os, "open", refuse)
-    result = _run(posts, index)
-    assert result.exit_code == 2
-    assert "cannot lock the index" in result.output and "Permission denied" in result.output
-    assert "Traceback" not in result.output
+    _refused(_run(posts, index), "cannot lock the index", "Permission denied")
     monkeypatch.undo()
-    assert {h.path for h in searchkit.open_index(index).search("的", limit=100).hits} == before
+    assert _found(index) == before
 
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])

@@ -325,16 +325,26 @@ def _large_changed_corpus(tmp_path: Path, count: int, name: str = "post_{:04d}.m
     return posts, index, old
 
 
+@contextmanager
+def indexing_with_workers(posts: Path, index: Path, tmp_path: Path, err: Path, settle: float):
+    """A running `searchkit index` whose worker processes have started
+    (`settle` seconds ago); its process group is killed on the way out."""
+    proc = start("index", posts, "--index", index, cwd=tmp_path, stderr_file=err)
+    try:
+        assert wait_for_workers(proc), err.read_text("utf-8", "replace")
+        time.sleep(settle)
+        yield proc
+    finally:
+        kill_group(proc.pid)
+
+
 @pytest.mark.parametrize("target", ["group", "parent"])
 def test_sigint_mid_run_exits_130_and_keeps_the_last_committed_state(tmp_path, target):
     # 310 new posts: more than IN_PROCESS_LIMIT, and all their tasks fit in
     # the workers' pipe (see test_sigint_on_a_large_corpus_exits_promptly).
     posts, index, old = _large_changed_corpus(tmp_path, 310)
     err = tmp_path / "stderr.txt"
-    proc = start("index", posts, "--index", index, cwd=tmp_path, stderr_file=err)
-    try:
-        assert wait_for_workers(proc), err.read_text("utf-8", "replace")
-        time.sleep(0.1)
+    with indexing_with_workers(posts, index, tmp_path, err, 0.1) as proc:
         assert proc.poll() is None, "the run ended before it could be interrupted"
         if target == "group":  # what Ctrl-C in a terminal does
             os.killpg(proc.pid, signal.SIGINT)
@@ -345,8 +355,6 @@ def test_sigint_mid_run_exits_130_and_keeps_the_last_committed_state(tmp_path, t
         except subprocess.TimeoutExpired:
             pytest.fail("no exit 30 s after SIGINT (see test_sigint_on_a_large_corpus_exits_promptly)")
         assert code == 130
-    finally:
-        kill_group(proc.pid)
     stderr = err.read_text("utf-8", "replace")
     assert "interrupted" in stderr.lower(), stderr
     assert "Traceback" not in stderr, stderr
@@ -361,10 +369,7 @@ def test_sigint_mid_run_exits_130_and_keeps_the_last_committed_state(tmp_path, t
 def test_sigint_on_a_large_corpus_exits_promptly(tmp_path):
     posts, index, old = _large_changed_corpus(tmp_path, 1200)
     err = tmp_path / "stderr.txt"
-    proc = start("index", posts, "--index", index, cwd=tmp_path, stderr_file=err)
-    try:
-        assert wait_for_workers(proc)
-        time.sleep(0.1)
+    with indexing_with_workers(posts, index, tmp_path, err, 0.1) as proc:
         assert proc.poll() is None
         os.killpg(proc.pid, signal.SIGINT)
         try:
@@ -374,26 +379,19 @@ def test_sigint_on_a_large_corpus_exits_promptly(tmp_path):
         stderr = err.read_text("utf-8", "replace")
         assert code == 130, f"no exit 8 s after SIGINT; stderr: {stderr!r}"
         assert "Traceback" not in stderr
-    finally:
-        kill_group(proc.pid)
-        proc.wait()
+    proc.wait()
     assert state(index, (ALL, "標記0005")) == old
 
 
 def test_index_right_after_the_parent_was_killed_is_not_locked(tmp_path):
     posts, index, old = _large_changed_corpus(tmp_path, 400)
     err = tmp_path / "stderr.txt"
-    proc = start("index", posts, "--index", index, cwd=tmp_path, stderr_file=err)
-    try:
-        assert wait_for_workers(proc)
-        time.sleep(0.2)
+    with indexing_with_workers(posts, index, tmp_path, err, 0.2) as proc:
         proc.kill()  # e.g. the OOM killer picks the parent
         proc.wait()
         assert state(index, (ALL, "標記0005")) == old
         again = sk("index", posts, "--index", index, cwd=tmp_path)
         assert again.returncode == 0, again.stderr
-    finally:
-        kill_group(proc.pid)
 
 
 # Long Chinese folder and file names (usual in news archives) make one task
