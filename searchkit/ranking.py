@@ -58,7 +58,6 @@ class Evaluator:
         self.columns = columns
         self._cache: dict[Any, set[int]] = {}
         self._restricted: dict[Any, list[tuple[set[int], set[int]]]] = {}
-        self.columns_cache: dict[str, Any] = {}
 
     # ---------------------------------------------------------- primitives
 
@@ -271,9 +270,10 @@ def top(score: dict[int, float], count: int) -> list[tuple[int, float]]:
 
 
 class IndexColumns:
-    """Per-document values of one searcher's index, each read in bulk the
-    first time it is needed: dates, field lengths, deleted/live documents
-    and BM25 length norms."""
+    """Per-document values of one searcher's index, each read the first time
+    it is needed: dates, field lengths, deleted/live documents, BM25 length
+    norms, and the key and sketch column readers (opening one is not
+    cheap)."""
 
     def __init__(self, reader: Any) -> None:
         self.reader = reader
@@ -292,6 +292,10 @@ class IndexColumns:
     @cached_property
     def key_column(self) -> Any:
         return self.reader.column_reader("key")
+
+    @cached_property
+    def sketch_column(self) -> Any:
+        return self.reader.column_reader("sketch")
 
     def key(self, docnum: int) -> str:
         """The post's key (its file path as indexed)."""

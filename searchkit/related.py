@@ -24,10 +24,7 @@ MLT_WORDS = 15
 
 def sketch_of(evaluator: Evaluator, docnum: int) -> list[int]:
     """The body sketch of one post, from the index column."""
-    column = evaluator.columns_cache.get("sketch")
-    if column is None:  # one reader per search: opening it is not cheap
-        column = evaluator.columns_cache["sketch"] = evaluator.reader.column_reader("sketch")
-    data = column[docnum]
+    data = evaluator.columns.sketch_column[docnum]
     return list(array("I", data)) if data else []
 
 
