@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
+from functools import lru_cache
 
 from .analysis import fold
 
@@ -44,17 +46,21 @@ def fold_with_map(text: str) -> tuple[str, list[int] | None]:
 
 def _fold_chars(text: str) -> tuple[str, list[int]]:
     """`fold` character by character, with the map back to `text`."""
-    pieces: list[str] = []
+    pieces = list(map(_fold_char, text))
     owners: list[int] = []
-    for i, ch in enumerate(text):
-        piece = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", ch).casefold())
-        pieces.append(piece)
+    for i, piece in enumerate(pieces):
         owners.extend([i] * len(piece))
     joined = "".join(pieces)
     converted = fold(joined)
     if len(converted) != len(joined):
         converted = joined
     return converted, owners
+
+
+@lru_cache(maxsize=8192)
+def _fold_char(ch: str) -> str:
+    """One character's NFKC + case folding (before Traditional→Simplified)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", ch).casefold())
 
 
 def _spaces_to_blank(text: str) -> str:
@@ -71,18 +77,33 @@ def make_snippet(text: str, needles: list[str], width: int = WIDTH) -> tuple[str
     if not text:
         return "", ()
     longest = max(map(len, needles), default=0)
+    # Most first matches are early: fold a start of the text, cut at a line
+    # end (folding never crosses one), and fold more, a piece at a time,
+    # only while that start does not hold the window.
+    folded, owners = "", None
+    done = 0
     cut = text.find("\n", PREFIX)
     while 0 <= cut < len(text) - width:
-        # most first matches are early: fold only a start of the text, cut at
-        # a line end (folding never crosses one), when it holds the window
-        folded, owners = fold_with_map(text[:cut])
-        folded = _spaces_to_blank(folded)
+        folded, owners = _fold_more(text, folded, owners, done, cut)
+        done = cut
         starts = [i for i in map(folded.find, needles) if i >= 0]
         if starts and _owner(owners, min(starts), cut) + width + 4 * longest < cut:
             return _window(text, folded, owners, needles, width)
         cut = text.find("\n", cut * 4)
-    folded, owners = fold_with_map(text)
-    return _window(text, _spaces_to_blank(folded), owners, needles, width)
+    folded, owners = _fold_more(text, folded, owners, done, len(text))
+    return _window(text, folded, owners, needles, width)
+
+
+def _fold_more(text: str, folded: str, owners: list[int] | None, done: int,
+               end: int) -> tuple[str, list[int] | None]:
+    """`folded` (text[:done] folded, blanks for whitespace) with
+    text[done:end] folded on, and the map back to `text`."""
+    more, more_owners = fold_with_map(text[done:end])
+    if owners is None and more_owners is not None:
+        owners = list(range(len(folded)))
+    if owners is not None:
+        owners.extend(map(done.__add__, more_owners or range(len(more))))
+    return folded + _spaces_to_blank(more), owners
 
 
 def _owner(owners: list[int] | None, i: int, end: int) -> int:
@@ -98,21 +119,27 @@ def _window(text: str, folded: str, owners: list[int] | None, needles: list[str]
     def original(i: int) -> int:
         return _owner(owners, i, len(text))
 
-    found: list[tuple[int, int]] = []
-    for needle in sorted(set(needles), key=len, reverse=True):
-        start = folded.find(needle)
-        while start >= 0 and len(found) < 200:
-            found.append((original(start), original(start + len(needle) - 1) + 1))
-            start = folded.find(needle, start + len(needle))
-    first = min((s for s, _ in found), default=0)
+    starts = [i for i in map(folded.find, needles) if i >= 0]
+    first = original(min(starts)) if starts else 0
     lo = max(0, first - width // 3)
     hi = min(len(text), lo + width)
     lo = max(0, min(lo, hi - width))
+    # matches ending in the window end before the first folded character
+    # that comes from text[hi:]; none start before `lo`
+    stop = hi if owners is None else bisect_left(owners, hi)
+    found: list[tuple[int, int]] = []
+    for needle in sorted(set(needles), key=len, reverse=True):
+        if not needle:
+            continue
+        start = folded.find(needle, 0, stop)
+        while start >= 0:
+            found.append((original(start) - lo, original(start + len(needle) - 1) + 1 - lo))
+            start = folded.find(needle, start + len(needle), stop)
     window = text[lo:hi]
     shown = " ".join(window.split())
     if window != shown:  # re-map spans after collapsing whitespace
-        return _collapse_with_spans(window, [(s - lo, e - lo) for s, e in found if s >= lo and e <= hi], lo > 0, hi < len(text))
-    spans = _merge([(s - lo, e - lo) for s, e in found if s >= lo and e <= hi])
+        return _collapse_with_spans(window, found, lo > 0, hi < len(text))
+    spans = _merge(found)
     prefix = "…" if lo > 0 else ""
     suffix = "…" if hi < len(text) else ""
     return prefix + shown + suffix, tuple((s + len(prefix), e + len(prefix)) for s, e in spans)
