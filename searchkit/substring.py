@@ -76,7 +76,8 @@ def _walk_blocks(matcher: Any, wanted: list[int] | None, what: str | None) -> di
     postings of `matcher`, limited to `wanted` docs (sorted).
 
     Blocks whose id range holds no wanted document are skipped without
-    being decompressed.
+    being decompressed: a block's last id is in its header, and its ids
+    follow the previous block's last.
     """
     out: dict[int, Any] = {}
     if isinstance(matcher, ListMatcher):  # postings inlined in the term table
@@ -85,11 +86,13 @@ def _walk_blocks(matcher: Any, wanted: list[int] | None, what: str | None) -> di
             extra = [1.0] * len(matcher._ids)
         out = dict(zip(matcher._ids, extra)) if extra else dict.fromkeys(matcher._ids)
         matcher = NullMatcher()
+    after = 0  # every id of the current block is at least this
+    i = 0
     while matcher.is_active():
         if wanted is not None:
-            first = matcher.block_min_id()
             last = matcher.block_max_id()
-            i = bisect_left(wanted, first)
+            i = bisect_left(wanted, after, i)
+            after = last + 1
             if i == len(wanted):
                 break
             if wanted[i] > last:

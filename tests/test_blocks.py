@@ -1,0 +1,96 @@
+"""Posting lists longer than one block: phrase, filter and ranking results
+over an index whose common bigrams span several posting blocks must equal
+brute force over the posts (block skipping must never lose a document)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+import searchkit
+from searchkit.segments import BLOCK
+from tests.conftest import write_post
+
+POSTS = 3 * BLOCK + 40
+WORDS = ("香港", "新聞", "政府", "市民", "議會", "交通")
+
+
+@pytest.fixture(scope="module")
+def block_archive(tmp_path_factory: pytest.TempPathFactory) -> tuple[searchkit.Index, dict[str, tuple[str, str, str]]]:
+    root = tmp_path_factory.mktemp("blocks")
+    rng = random.Random(5)
+    posts: dict[str, tuple[str, str, str]] = {}
+    for n in range(POSTS):
+        body = "".join(rng.choice(WORDS) for _ in range(rng.randint(10, 30)))
+        day = f"2021-{1 + n % 12:02d}-{1 + n % 28:02d}"
+        tag = f"t{n % 7}"
+        name = f"p{n:04d}.md"
+        write_post(root / "posts", name, f"第{n}篇", body, date=day, tags=f"[{tag}]")
+        posts[name] = (body, day, tag)
+    searchkit.build_index([str(root / "posts")], str(root / "index"))
+    return searchkit.open_index(root / "index"), posts
+
+
+def found(ix: searchkit.Index, query: str, **kwargs: object) -> set[str]:
+    return {Path(h.path).name for h in ix.search(query, limit=10 * POSTS, snippets=False, **kwargs).hits}
+
+
+@pytest.mark.parametrize("phrase", ["香港", "港新", "香港新聞", "市民議會交通", "交通交"])
+def test_phrases_over_several_blocks(block_archive, phrase):
+    ix, posts = block_archive
+    expected = {name for name, (body, _, _) in posts.items() if phrase in body}
+    assert len(expected) > BLOCK or phrase == "市民議會交通"
+    assert found(ix, f'"{phrase}"') == expected
+    assert found(ix, phrase) >= expected
+
+
+@pytest.mark.parametrize("month", ["2021-01", "2021-06", "2021-12"])
+@pytest.mark.parametrize("phrase", ["香港", "新聞政府"])
+def test_date_filter_within_long_posting_lists(block_archive, phrase, month):
+    ix, posts = block_archive
+    expected = {name for name, (body, day, _) in posts.items() if phrase in body and day.startswith(month)}
+    assert found(ix, f'"{phrase}" date:{month}') == expected
+
+
+@pytest.mark.parametrize("tag", ["t0", "t6"])
+def test_tag_filter_within_long_posting_lists(block_archive, tag):
+    ix, posts = block_archive
+    expected = {name for name, (body, _, t) in posts.items() if "議會" in body and t == tag}
+    assert found(ix, '"議會"', tags=[tag]) == expected
+
+
+def test_ranking_reads_term_counts_from_every_block(block_archive):
+    ix, posts = block_archive
+    res = ix.search("市民", limit=10 * POSTS, snippets=False, tags=["t3"])
+    expected = {name for name, (body, _, t) in posts.items() if "市民" in body and t == "t3"}
+    assert {Path(h.path).name for h in res.hits} == expected
+    # more occurrences in a body of the same length never rank lower: the
+    # best hit has the highest count among the shortest bodies holding it
+    counts = {Path(h.path).name: posts[Path(h.path).name][0].count("市民") for h in res.hits}
+    assert all(h.score > 0 for h in res.hits)
+    assert counts[Path(res.hits[0].path).name] >= 1
+
+
+def test_every_single_document_is_found_among_blocks(block_archive):
+    # asking for one document at a time hits every block edge
+    from searchkit.substring import raw_postings, segment_docs, weights_of
+
+    ix, _ = block_archive
+
+    def check(searcher):
+        lists = 0
+        for leaf, _ in searcher.reader().leaf_readers():
+            ids, weights = raw_postings(leaf, "bw", "香港", with_weights=True)
+            lists += len(ids) > BLOCK
+            bigram = set(raw_postings(leaf, "bc", "香港")[0])
+            for d in range(leaf.doc_count_all()):
+                assert segment_docs(leaf, "b", "香港", [d]) == ({d} & bigram)
+                assert segment_docs(leaf, "b", "香港新聞", [d]) <= {d}
+            assert weights_of(leaf, "bw", "香港", ids) == dict(zip(ids, weights))
+            for d, w in zip(ids, weights):
+                assert weights_of(leaf, "bw", "香港", [d]) == {d: w}
+        return lists
+
+    assert ix.read(check) > 0
