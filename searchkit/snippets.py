@@ -13,7 +13,12 @@ from .analysis import fold
 WIDTH = 120
 _OTHER_SPACE = re.compile(r"[^\S ]")
 _SPACE_RUN = re.compile(r"\s+")
-PREFIX = 400  # characters folded first when looking for the first match
+QUICK = 200   # characters folded first when looking for the first match
+PREFIX = 400  # characters (to a line end) folded next
+# How far a character's folding can depend on the characters after it:
+# OpenCC converts by longest dictionary match (its longest t2s phrase is
+# 10 characters) and NFKC composes only a character's combining marks.
+FOLD_REACH = 16
 
 
 def fold_with_map(text: str) -> tuple[str, list[int] | None]:
@@ -77,9 +82,18 @@ def make_snippet(text: str, needles: list[str], width: int = WIDTH) -> tuple[str
     if not text:
         return "", ()
     longest = max(map(len, needles), default=0)
-    # Most first matches are early: fold a start of the text, cut at a line
-    # end (folding never crosses one), and fold more, a piece at a time,
-    # only while that start does not hold the window.
+    if len(text) > QUICK + width:
+        # Most first matches are within a few dozen characters: fold just the
+        # first QUICK.  Cut mid-line, the start folds as in the whole text up
+        # to FOLD_REACH characters before the cut; the first match and the
+        # window must end before that.
+        folded, owners = fold_with_map(text[:QUICK])
+        folded = _spaces_to_blank(folded)
+        starts = [i for i in map(folded.find, needles) if i >= 0]
+        if starts and _owner(owners, min(starts), QUICK) + width + longest + FOLD_REACH < QUICK:
+            return _window(text, folded, owners, needles, width)
+    # Otherwise fold a longer start, cut at a line end (folding never crosses
+    # one), and fold more, a piece at a time, while it does not hold the window.
     folded, owners = "", None
     done = 0
     cut = text.find("\n", PREFIX)
