@@ -6,6 +6,7 @@ Matching and ranking are in `ranking`; this module holds the public
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
@@ -20,13 +21,14 @@ from .errors import IndexCorruptError, QuerySyntaxError
 from .explain import Explanation, explain, find_post
 from .facets import FacetTables, count_facets, parse_facets
 from .analysis import use_dictionary
-from .indexer import open_whoosh, read_index_dictionary
+from .indexer import INDEX_NAME, open_whoosh, read_index_dictionary
 from .ranking import Evaluator, Scoring, read_columns, top
 from .related import collapse, related
 from .schema import NO_DATE, TITLE_WORD_BOOST
 from .snippets import make_snippet
 
 SORTS = ("relevance", "date", "-date")
+RELIST_SECONDS = 5.0  # see Index._up_to_date
 T = TypeVar("T")
 
 
@@ -116,6 +118,7 @@ class Index:
         # segment queries with the user words the index was built with
         use_dictionary(read_index_dictionary(self.path))
         self._searcher: Any = None
+        self._listed = 0.0  # when Whoosh last listed the index folder
         self._columns: Any = None
         self._facet_tables: FacetTables | None = None
         self._columns_for: Any = None
@@ -139,10 +142,28 @@ class Index:
     def _current_searcher(self) -> Any:
         if self._searcher is None:
             self._searcher = self._ix.searcher()
-        elif not self._searcher.up_to_date():
+            self._listed = time.monotonic()
+        elif not self._up_to_date():
             self._searcher.close()
             self._searcher = self._ix.searcher()
         return self._searcher
+
+    def _up_to_date(self) -> bool:
+        """Is the open searcher's generation still the latest?
+
+        Whoosh lists the index folder to know (30-40 us a search on the dev
+        index).  Our indexer writes generation g + 1 and only then deletes
+        the ones before g, so two file checks tell: the index changed when
+        g + 1 exists or g is gone.  The full listing still runs every few
+        seconds, in case another writer touched the folder."""
+        if time.monotonic() - self._listed > RELIST_SECONDS:
+            self._listed = time.monotonic()
+            return bool(self._searcher.up_to_date())
+        gen = self._searcher.reader().generation()
+        return (os.path.exists(self._toc_path(gen)) and not os.path.exists(self._toc_path(gen + 1)))
+
+    def _toc_path(self, generation: int) -> str:
+        return os.path.join(self.path, f"_{INDEX_NAME}_{generation}.toc")
 
     def read(self, action: Callable[[Any], T]) -> T:
         """Run `action(searcher)` on the current index generation's Whoosh
@@ -224,7 +245,7 @@ class Index:
         else:
             page = [(d, s, 0) for d, s in ranked[opt.offset:wanted]]
         strings = scoring.strings if opt.snippets else None
-        hits = [replace(self._hit(searcher, d, s, strings), copies=n) for d, s, n in page]
+        hits = [self._hit(searcher, d, s, strings, copies=n) for d, s, n in page]
         counts = {}
         if opt.facets:
             if self._facet_tables is None or self._facet_tables.reader is not searcher.reader():
@@ -235,7 +256,8 @@ class Index:
         return SearchResults(total=len(docs), hits=hits, query=query, elapsed_ms=elapsed,
                              facets=counts)
 
-    def _hit(self, searcher: Any, docnum: int, score: float, strings: list[str] | None) -> Hit:
+    def _hit(self, searcher: Any, docnum: int, score: float, strings: list[str] | None,
+             **extra: Any) -> Hit:
         stored = searcher.stored_fields(docnum)
         meta = stored["meta"]
         snippet, spans = "", ()
@@ -246,7 +268,7 @@ class Index:
         return Hit(path=meta["path"], title=meta["title"], date=date, tags=tuple(meta["tags"]),
                    categories=tuple(meta["categories"]), author=meta["author"], url=meta["url"],
                    score=float(score), snippet=snippet, highlights=spans, source=meta["source"],
-                   key=self._columns.key(docnum))
+                   key=self._columns.key(docnum), **extra)
 
     def related(self, path: str, limit: int = 10) -> list[Hit]:
         """Posts most like the one at `path`: near-duplicates (wire copies)
@@ -255,7 +277,7 @@ class Index:
             searcher = self._current_searcher()
             evaluator = self._evaluator(searcher)
             docnum = find_post(evaluator, path)
-            return [replace(self._hit(searcher, d, s, None), similarity=sim)
+            return [self._hit(searcher, d, s, None, similarity=sim)
                     for d, s, sim in related(evaluator, docnum, limit)]
 
         return self._retrying(action)

@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 import searchkit
+from searchkit import search as search_module
 from searchkit.indexer import IN_PROCESS_LIMIT, META_FILE
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -535,7 +536,10 @@ def test_queries_during_an_index_run_see_the_old_or_the_new_index(tmp_path):
     assert lib.count(old[ALL]) >= 3 and len(cli) >= 2, (len(lib), len(cli))  # they overlapped the run
 
 
-def test_a_long_lived_index_sees_the_new_state_after_a_run(tmp_path, small_index):
+@pytest.mark.parametrize("relist", [0.0, 1e9], ids=["folder-listing", "file-checks"])
+def test_a_long_lived_index_sees_the_new_state_after_a_run(tmp_path, small_index, monkeypatch, relist):
+    # both ways of noticing a new generation: Whoosh's listing and our two file checks
+    monkeypatch.setattr(search_module, "RELIST_SECONDS", relist)
     posts, index = small_index
     queries = (ALL, REVISED, '"標記0007"')
     with searchkit.open_index(index) as ix:
