@@ -14,7 +14,7 @@ by block, and checks bigram positions itself:
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from itertools import accumulate
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -22,6 +22,7 @@ from weakref import WeakKeyDictionary
 from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.reading import TermNotFound
 
+from . import bulk
 from .analysis import ESCAPE_CHAR, decode_positions
 from .schema import CHAR_FIELDS, UNIGRAM_FIELDS
 
@@ -76,8 +77,7 @@ def _walk_blocks(matcher: Any, wanted: list[int] | None, what: str | None) -> di
     postings of `matcher`, limited to `wanted` docs (sorted).
 
     Blocks whose id range holds no wanted document are skipped without
-    being decompressed: a block's last id is in its header, and its ids
-    follow the previous block's last.
+    being decompressed (see `_wanted_blocks`).
     """
     out: dict[int, Any] = {}
     if isinstance(matcher, ListMatcher):  # postings inlined in the term table
@@ -86,6 +86,31 @@ def _walk_blocks(matcher: Any, wanted: list[int] | None, what: str | None) -> di
             extra = [1.0] * len(matcher._ids)
         out = dict(zip(matcher._ids, extra)) if extra else dict.fromkeys(matcher._ids)
         matcher = NullMatcher()
+    for block in _wanted_blocks(matcher, wanted):
+        if block._ids is None:
+            block._read_ids()
+        ids = block._ids
+        if what == "values":
+            if block._values is None:
+                block._read_values()
+            out.update(zip(ids, block._values))
+        elif what == "weights":
+            if block._weights is None:
+                block._read_weights()
+            out.update(zip(ids, block._weights))
+        else:
+            out.update(dict.fromkeys(ids))
+    if wanted is not None:
+        wanted_set = set(wanted)
+        out = {d: v for d, v in out.items() if d in wanted_set}
+    return out
+
+
+def _wanted_blocks(matcher: Any, wanted: list[int] | None) -> Iterator[Any]:
+    """`matcher` at each of its posting blocks that can hold a `wanted`
+    document (sorted; every block when None).  A block's last id is in its
+    header and its ids follow the previous block's last, so skipping a
+    block never decodes it."""
     after = 0  # every id of the current block is at least this
     i = 0
     while matcher.is_active():
@@ -94,32 +119,16 @@ def _walk_blocks(matcher: Any, wanted: list[int] | None, what: str | None) -> di
             i = bisect_left(wanted, after, i)
             after = last + 1
             if i == len(wanted):
-                break
+                return
             if wanted[i] > last:
                 if matcher._lastblock:
-                    break
+                    return
                 matcher._next_block()
                 continue
-        if matcher._ids is None:
-            matcher._read_ids()
-        ids = matcher._ids
-        if what == "values":
-            if matcher._values is None:
-                matcher._read_values()
-            out.update(zip(ids, matcher._values))
-        elif what == "weights":
-            if matcher._weights is None:
-                matcher._read_weights()
-            out.update(zip(ids, matcher._weights))
-        else:
-            out.update(dict.fromkeys(ids))
+        yield matcher
         if matcher._lastblock:
-            break
+            return
         matcher._next_block()
-    if wanted is not None:
-        wanted_set = set(wanted)
-        out = {d: v for d, v in out.items() if d in wanted_set}
-    return out
 
 
 def weights_of(reader: Any, fieldname: str, term: Any, wanted: list[int]) -> dict[int, float]:
@@ -188,6 +197,9 @@ def segment_docs(reader: Any, part: str, text: str, within: list[int] | None = N
             return set()
     order = sorted(cover, key=lambda g: doc_frequency(reader, fieldname, g))
     need_positions = len(text) > 2
+    candidates = doc_frequency(reader, fieldname, order[0])
+    if need_positions and min(candidates, len(within) if within is not None else candidates) >= bulk.FROM_DOCS:
+        return bulk.aligned_docs(reader, fieldname, order, cover, within)
     deleted: set[int] = set()
     found: dict[str, dict[int, Any]] = {}
     wanted = within
@@ -201,7 +213,29 @@ def segment_docs(reader: Any, part: str, text: str, within: list[int] | None = N
     docs = set(wanted or ()) - deleted
     if not need_positions:
         return docs
-    return {d for d in docs if _aligned(d, order, cover, found)}
+    return _aligned_docs(docs, order, cover, found)
+
+
+def _aligned_docs(docs: set[int], order: list[str], cover: dict[str, list[int]],
+                  found: dict[str, dict[int, Any]]) -> set[int]:
+    """The `docs` where the covering bigrams line up (see `_aligned`).
+
+    Where every bigram occurs once in a document (boilerplate phrases in
+    thousands of posts, and most rare ones), they line up exactly when the
+    starts they imply agree: sets of (doc, start) intersected at C speed,
+    no per-document alignment in Python.
+    """
+    if any(len(cover[g]) > 1 for g in order):  # a bigram twice in the phrase
+        return {d for d in docs if _aligned(d, order, cover, found)}
+    several = {d for g in order for d, v in found[g].items() if len(v) != 1}
+    agreeing: set[tuple[int, int]] | None = None
+    for gram in order:
+        off = cover[gram][0]
+        pairs = {(d, ord(v) - off) for d, v in found[gram].items() if len(v) == 1}
+        agreeing = pairs if agreeing is None else agreeing & pairs
+    aligned = {d for d, _ in agreeing or ()} & docs
+    aligned.update(d for d in several & docs if _aligned(d, order, cover, found))
+    return aligned
 
 
 def _aligned(doc: int, order: list[str], cover: dict[str, list[int]],

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import searchkit
+from searchkit import bulk
 from searchkit.segments import BLOCK
 from tests.conftest import write_post
 
@@ -33,12 +34,21 @@ def block_archive(tmp_path_factory: pytest.TempPathFactory) -> tuple[searchkit.I
     return searchkit.open_index(root / "index"), posts
 
 
+@pytest.fixture(params=["per-document", "numpy"])
+def alignment(request, monkeypatch):
+    """Both ways of aligning phrase positions: one document at a time, and
+    numpy's bulk alignment (used from FROM_DOCS candidates; here from one)."""
+    if request.param == "numpy":
+        monkeypatch.setattr(bulk, "FROM_DOCS", 1)
+    return request.param
+
+
 def found(ix: searchkit.Index, query: str, **kwargs: object) -> set[str]:
     return {Path(h.path).name for h in ix.search(query, limit=10 * POSTS, snippets=False, **kwargs).hits}
 
 
 @pytest.mark.parametrize("phrase", ["香港", "港新", "香港新聞", "市民議會交通", "交通交"])
-def test_phrases_over_several_blocks(block_archive, phrase):
+def test_phrases_over_several_blocks(block_archive, phrase, alignment):
     ix, posts = block_archive
     expected = {name for name, (body, _, _) in posts.items() if phrase in body}
     assert len(expected) > BLOCK or phrase == "市民議會交通"
@@ -48,7 +58,7 @@ def test_phrases_over_several_blocks(block_archive, phrase):
 
 @pytest.mark.parametrize("month", ["2021-01", "2021-06", "2021-12"])
 @pytest.mark.parametrize("phrase", ["香港", "新聞政府"])
-def test_date_filter_within_long_posting_lists(block_archive, phrase, month):
+def test_date_filter_within_long_posting_lists(block_archive, phrase, month, alignment):
     ix, posts = block_archive
     expected = {name for name, (body, day, _) in posts.items() if phrase in body and day.startswith(month)}
     assert found(ix, f'"{phrase}" date:{month}') == expected
@@ -73,7 +83,7 @@ def test_ranking_reads_term_counts_from_every_block(block_archive):
     assert counts[Path(res.hits[0].path).name] >= 1
 
 
-def test_every_single_document_is_found_among_blocks(block_archive):
+def test_every_single_document_is_found_among_blocks(block_archive, alignment):
     # asking for one document at a time hits every block edge
     from searchkit.substring import raw_postings, segment_docs, weights_of
 
