@@ -14,6 +14,7 @@ on the first long list only.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from whoosh.matching import ListMatcher
@@ -21,6 +22,15 @@ from whoosh.matching import ListMatcher
 from .analysis import ESCAPE_CHAR, decode_positions
 
 FROM_DOCS = 512  # candidate documents from which a segment is aligned here
+# Importing numpy takes ~0.1 s: more than a one-off search (`searchkit
+# query`) can win back.  The search path turns this on once a process has
+# searched before (or numpy is loaded anyway).
+warm = False
+
+
+def ready(size: int, threshold: int) -> bool:
+    """Use numpy for `size` documents?"""
+    return size >= threshold and (warm or "numpy" in sys.modules)
 
 
 def aligned_docs(reader: Any, fieldname: str, order: list[str], cover: dict[str, list[int]],
@@ -127,3 +137,98 @@ def _decode_slowly(np: Any, ids: Any, values: Any, doc_parts: list[Any],
         positions.extend(found)
     doc_parts.append(np.asarray(docs, dtype=np.int64))
     position_parts.append(np.asarray(positions, dtype=np.int64))
+
+
+# ------------------------------------------------------------------ ranking
+
+SCORE_FROM = 2000  # matching documents from which they are scored here
+
+
+def scores(evaluator: Any, docs: set[int], scoring: Any) -> dict[int, float]:
+    """`Evaluator.scores` for many documents: the same sums, added in the
+    same order (so the same floats), one array operation per term and
+    segment instead of one Python step per document."""
+    import numpy as np
+
+    from .ranking import EXACT_BONUS, TITLE_BONUS
+    from .schema import WORD_FIELDS
+    from .substring import _raw_matcher, term_info
+
+    ordered = np.array(sorted(docs), dtype=np.int64)
+    total = np.zeros(ordered.size)
+
+    def add(found: set[int], points: float) -> None:
+        if found:
+            total[np.searchsorted(ordered, np.array(sorted(found), dtype=np.int64))] += points
+
+    for text, parts in scoring.exact:
+        add(evaluator.substring(text, parts, docs), EXACT_BONUS)
+        if "t" in parts:
+            add(evaluator.substring(text, ("t",), docs), TITLE_BONUS)
+    local = evaluator.per_segment(docs) if scoring.words else []
+    for word, parts in dict.fromkeys(scoring.words):
+        for part in parts:
+            fieldname = WORD_FIELDS[part]
+            weight = evaluator.bm25_weight(fieldname, word,
+                                           evaluator.title_boost if part == "t" else 1.0)
+            if weight is None:
+                continue
+            norms = _norm_array(np, evaluator, fieldname)
+            for leaf, base, wanted in local:
+                if term_info(leaf, fieldname, word) is None:
+                    continue
+                matcher, _ = _raw_matcher(leaf, fieldname, word)
+                ids, counts = _counts(np, matcher, wanted)
+                ids += base
+                ids, counts = _among(np, ids, ordered, counts)
+                total[np.searchsorted(ordered, ids)] += weight * counts / (counts + norms[ids])
+    return dict(zip(ordered.tolist(), total.tolist()))
+
+
+def top(score: dict[int, float], count: int) -> list[tuple[int, float]]:
+    """`ranking.top` for many documents: best score first, ties by document."""
+    import numpy as np
+
+    docs = np.fromiter(score.keys(), dtype=np.int64, count=len(score))
+    values = np.fromiter(score.values(), dtype=np.float64, count=len(score))
+    best = np.lexsort((docs, -values))[:count]
+    return list(zip(docs[best].tolist(), values[best].tolist()))
+
+
+def _norm_array(np: Any, evaluator: Any, fieldname: str) -> Any:
+    arrays = evaluator.columns.norm_arrays
+    if fieldname not in arrays:
+        arrays[fieldname] = np.array(evaluator.bm25_norms(fieldname), dtype=np.float64)
+    return arrays[fieldname]
+
+
+def _counts(np: Any, matcher: Any, wanted: list[int] | None) -> tuple[Any, Any]:
+    """(document, count) of `matcher`'s postings as int64 / float64 arrays,
+    reading only the blocks that can hold `wanted` docs."""
+    from .substring import _wanted_blocks
+
+    id_parts: list[Any] = []
+    count_parts: list[Any] = []
+    if isinstance(matcher, ListMatcher):  # inlined in the term table
+        id_parts.append(np.asarray(matcher._ids, dtype=np.int64))
+        count_parts.append(np.asarray(matcher._weights or [1.0] * len(matcher._ids), dtype=np.float64))
+    else:
+        for block in _wanted_blocks(matcher, wanted):
+            if block._data is None:
+                block._read_data()
+            ids, weights, _ = block._data
+            if isinstance(ids, list) and (weights is None or isinstance(weights, list)):
+                found = _codes(np, ids[0]).cumsum()
+                id_parts.append(found)
+                count_parts.append(np.ones(found.size) if weights is None
+                                   else _codes(np, weights[0]).astype(np.float64))
+                continue
+            if block._ids is None:  # a plain W3 block
+                block._read_ids()
+            if block._weights is None:
+                block._read_weights()
+            id_parts.append(np.asarray(block._ids, dtype=np.int64))
+            count_parts.append(np.asarray(block._weights, dtype=np.float64))
+    if not id_parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    return np.concatenate(id_parts), np.concatenate(count_parts)

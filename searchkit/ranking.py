@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from . import bulk
 from . import querylang as ql
 from .analysis import cut_words, normalize, normalize_label, segment
 from .errors import QuerySyntaxError
@@ -172,6 +173,8 @@ class Evaluator:
     # ---------------------------------------------------------- ranking
 
     def scores(self, docs: set[int], scoring: Scoring) -> dict[int, float]:
+        if bulk.ready(len(docs), bulk.SCORE_FROM):
+            return bulk.scores(self, docs, scoring)
         score = dict.fromkeys(docs, 0.0)
         for i, (text, parts) in enumerate(scoring.exact):
             found = self.substring(text, parts, docs)
@@ -210,23 +213,35 @@ class Evaluator:
         `score` (reading only the posting blocks that hold them)."""
         if local is None:
             local = self.per_segment(score)
-        reader = self.reader
-        total_docs = max(1, reader.doc_count_all())
-        df = sum(doc_frequency(leaf, fieldname, word) for leaf, _ in self.leaves)
-        if not df:
+        weight = self.bm25_weight(fieldname, word, boost)
+        if weight is None:
             return
-        weight = boost * math.log(1 + (total_docs - df + 0.5) / (df + 0.5)) * (K1 + 1)
-        norms = self.columns.norms.get(fieldname)
-        if norms is None:
-            avgdl = max(1e-9, reader.field_length(fieldname) / total_docs)
-            norms = self.columns.norms[fieldname] = [K1 * (1 - B + B * n / avgdl)
-                                                     for n in self.columns.lengths[fieldname]]
+        norms = self.bm25_norms(fieldname)
         for leaf, base, wanted in local:
             if term_info(leaf, fieldname, word) is None:
                 continue
             for d, tf in weights_of(leaf, fieldname, word, wanted).items():
                 g = base + d
                 score[g] += weight * tf / (tf + norms[g])
+
+
+    def bm25_weight(self, fieldname: str, word: str, boost: float) -> float | None:
+        """`word`'s BM25 idf × (k1 + 1) × boost in `fieldname` (None: absent)."""
+        total_docs = max(1, self.reader.doc_count_all())
+        df = sum(doc_frequency(leaf, fieldname, word) for leaf, _ in self.leaves)
+        if not df:
+            return None
+        return boost * math.log(1 + (total_docs - df + 0.5) / (df + 0.5)) * (K1 + 1)
+
+    def bm25_norms(self, fieldname: str) -> list[float]:
+        """BM25 length normalization of each document in `fieldname`."""
+        norms = self.columns.norms.get(fieldname)
+        if norms is None:
+            total_docs = max(1, self.reader.doc_count_all())
+            avgdl = max(1e-9, self.reader.field_length(fieldname) / total_docs)
+            norms = self.columns.norms[fieldname] = [K1 * (1 - B + B * n / avgdl)
+                                                     for n in self.columns.lengths[fieldname]]
+        return norms
 
 
 def _clause_cost(node: ql.Node) -> int:
@@ -265,6 +280,8 @@ def broadening_pieces(text: str) -> list[str]:
 
 def top(score: dict[int, float], count: int) -> list[tuple[int, float]]:
     """The `count` best (docnum, score), ties by document number."""
+    if bulk.ready(len(score), bulk.SCORE_FROM):
+        return bulk.top(score, count)
     best = heapq.nsmallest(count, score.items(), key=lambda item: (-item[1], item[0]))
     return [(d, s) for d, s in best]
 
@@ -279,6 +296,7 @@ class IndexColumns:
         self.reader = reader
         # field → BM25 length normalization per document, made by Evaluator.bm25
         self.norms: dict[str, list[float]] = {}
+        self.norm_arrays: dict[str, Any] = {}  # the same as numpy arrays (bulk.scores)
 
     @cached_property
     def dates(self) -> list[int]:

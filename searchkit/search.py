@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
+from . import bulk
 from . import querylang as ql
 from .analysis import normalize_label
 from .errors import IndexCorruptError, QuerySyntaxError
@@ -253,6 +254,7 @@ class Index:
             counts = count_facets(opt.facets, docs, self._facet_tables, self._columns.dates,
                                   searcher.stored_fields)
         elapsed = (time.perf_counter() - started) * 1000
+        bulk.warm = True  # a process that searches again can afford numpy's import
         return SearchResults(total=len(docs), hits=hits, query=query, elapsed_ms=elapsed,
                              facets=counts)
 

@@ -198,7 +198,8 @@ def segment_docs(reader: Any, part: str, text: str, within: list[int] | None = N
     order = sorted(cover, key=lambda g: doc_frequency(reader, fieldname, g))
     need_positions = len(text) > 2
     candidates = doc_frequency(reader, fieldname, order[0])
-    if need_positions and min(candidates, len(within) if within is not None else candidates) >= bulk.FROM_DOCS:
+    if need_positions and bulk.ready(min(candidates, len(within) if within is not None else candidates),
+                                     bulk.FROM_DOCS):
         return bulk.aligned_docs(reader, fieldname, order, cover, within)
     deleted: set[int] = set()
     found: dict[str, dict[int, Any]] = {}

@@ -40,6 +40,7 @@ def alignment(request, monkeypatch):
     numpy's bulk alignment (used from FROM_DOCS candidates; here from one)."""
     if request.param == "numpy":
         monkeypatch.setattr(bulk, "FROM_DOCS", 1)
+        monkeypatch.setattr(bulk, "warm", True)
     return request.param
 
 
@@ -104,3 +105,20 @@ def test_every_single_document_is_found_among_blocks(block_archive, alignment):
         return lists
 
     assert ix.read(check) > 0
+
+
+@pytest.mark.parametrize("query", ["市民", "香港新聞", '"議會交通"', "政府 OR 交通", "title:第1 市民"])
+def test_numpy_ranking_gives_the_same_scores(block_archive, monkeypatch, query):
+    ix, _ = block_archive
+
+    monkeypatch.setattr(bulk, "warm", True)
+
+    def ranked(score_from: int) -> list[tuple[str, float]]:
+        monkeypatch.setattr(bulk, "SCORE_FROM", score_from)
+        res = ix.search(query, limit=10 * POSTS, snippets=False)
+        return [(h.path, h.score) for h in res.hits]
+
+    per_document = ranked(10**9)
+    assert per_document and per_document == ranked(1)
+    res = ix.search(query, limit=7, snippets=False)  # the best 7 by numpy's top()
+    assert [(h.path, h.score) for h in res.hits] == per_document[:7]
