@@ -232,3 +232,42 @@ def _counts(np: Any, matcher: Any, wanted: list[int] | None) -> tuple[Any, Any]:
     if not id_parts:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     return np.concatenate(id_parts), np.concatenate(count_parts)
+
+
+# ------------------------------------------------------------------- facets
+
+class LabelLists:
+    """Each document's labels (tags, a month, …) as arrays: the distinct
+    labels sorted, and the end of each document's run of label numbers."""
+
+    def __init__(self, per_doc: list[tuple[str, ...]]) -> None:
+        import numpy as np
+
+        self.size = len(per_doc)
+        self.labels = sorted({label for labels in per_doc for label in labels})
+        number = {label: i for i, label in enumerate(self.labels)}
+        self.flat = np.array([number[label] for labels in per_doc for label in labels], dtype=np.int64)
+        self.ends = np.cumsum([len(labels) for labels in per_doc], dtype=np.int64)
+
+
+def count_labels(lists: LabelLists, docs: set[int]) -> list[tuple[str, int]]:
+    """(label, documents among `docs` that carry it) for every label carried,
+    in label order: the counts `Counter` gives, without a Python step per
+    document."""
+    import numpy as np
+
+    chosen = np.fromiter(docs, dtype=np.int64, count=len(docs))
+    ends = lists.ends[chosen]
+    counts = np.diff(lists.ends, prepend=0)[chosen]
+    total = int(counts.sum())
+    if not total:
+        return []
+    # the index in `flat` of every label of the chosen documents: ones, with
+    # a jump at the first label of each document's run, summed up
+    steps = np.ones(total, dtype=np.int64)
+    nonempty = counts > 0
+    firsts = (np.cumsum(counts) - counts)[nonempty]
+    starts = (ends - counts)[nonempty]
+    steps[firsts] = starts - np.concatenate(([0], (ends - 1)[nonempty][:-1]))
+    tally = np.bincount(lists.flat[np.cumsum(steps)], minlength=len(lists.labels))
+    return [(lists.labels[i], int(n)) for i in np.flatnonzero(tally).tolist() for n in (tally[i],)]

@@ -14,6 +14,7 @@ from itertools import chain
 from datetime import datetime, timezone
 from typing import Any
 
+from . import bulk
 from .analysis import normalize_label
 from .schema import NO_DATE
 
@@ -48,7 +49,9 @@ class FacetTables:
         self._tables: dict[str, list[tuple[str, ...]]] = {}
         self._holders: dict[str, dict[str, list[int]]] = {}
         self._months: list[str | None] | None = None
-        self._spellings: dict[tuple[str, str, int], str] = {}
+        self._arrays: dict[str, Any] = {}  # bulk.LabelLists per field, for large result sets
+        # (facet, value) → {post: the value as that post writes it}
+        self._spellings: dict[tuple[str, str], dict[int, str]] = {}
 
     def table(self, field: str) -> list[tuple[str, ...]]:
         found = self._tables.get(field)
@@ -68,6 +71,21 @@ class FacetTables:
             self._holders[field] = holders
         return found
 
+    def label_lists(self, field: str) -> Any:
+        """The per-document labels of `field` as arrays (see bulk.LabelLists)."""
+        found = self._arrays.get(field)
+        if found is None:
+            found = self._arrays[field] = bulk.LabelLists(self.table(field))
+        return found
+
+    def month_lists(self, dates: list[int]) -> Any:
+        """Each document's month (or none) as arrays (see bulk.LabelLists)."""
+        months = self.months(dates)
+        found = self._arrays.get("month")
+        if found is None or found.size != len(months):
+            found = self._arrays["month"] = bulk.LabelLists([(m,) if m else () for m in months])
+        return found
+
     def holder(self, field: str, value: str, docs: set[int]) -> int:
         """A document among `docs` that carries `value`."""
         return next(d for d in self._holders[field][value] if d in docs)
@@ -77,30 +95,46 @@ class FacetTables:
             self._months = [None if v == NO_DATE else _month(v) for v in dates]
         return self._months
 
-    def spelling(self, name: str, value: str, docnum: int, stored: Any) -> str:
-        key = (name, value, docnum)
-        found = self._spellings.get(key)
-        if found is None:
-            found = self._spellings[key] = _spelling(name, value, docnum, stored)
-        return found
+    def spelling(self, name: str, value: str, docs: set[int], stored: Any) -> str:
+        """`value` as written in one of the posts `docs` that carry it.
+
+        Spellings already read are reused when one of their posts is among
+        `docs`: reading another post's metadata costs ~40 us, and the first
+        holder among the matches differs from query to query."""
+        if name not in _META:
+            return value
+        known = self._spellings.setdefault((name, value), {})
+        for docnum, written in known.items():
+            if docnum in docs:
+                return written
+        docnum = self.holder(_FIELDS[name], value, docs)
+        known[docnum] = written = _spelling(name, value, docnum, stored)
+        return written
 
 
 def count_facets(names: tuple[str, ...], docs: set[int], tables: FacetTables,
                  dates: list[int], stored: Any, top: int = 20) -> dict[str, list[tuple[str, int]]]:
     """name → [(value, posts)], by count (months chronologically)."""
     out: dict[str, list[tuple[str, int]]] = {}
+    many = bulk.ready(len(docs), bulk.SCORE_FROM)
     for name in names:
         if name == "month":
+            if many:
+                out[name] = bulk.count_labels(tables.month_lists(dates), docs)
+                continue
             months = Counter(map(tables.months(dates).__getitem__, docs))
             months.pop(None, None)
             out[name] = sorted(months.items())
             continue
         field = _FIELDS[name]
         table = tables.table(field)
-        counts = Counter(chain.from_iterable(map(table.__getitem__, docs)))
-        best = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top]
-        out[name] = [(tables.spelling(name, value, tables.holder(field, value, docs), stored), n)
-                     for value, n in best]
+        if many:
+            counted = bulk.count_labels(tables.label_lists(field), docs)
+            best = sorted(counted, key=lambda item: (-item[1], item[0]))[:top]
+        else:
+            counts = Counter(chain.from_iterable(map(table.__getitem__, docs)))
+            best = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top]
+        out[name] = [(tables.spelling(name, value, docs, stored), n) for value, n in best]
     return out
 
 

@@ -9,8 +9,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import searchkit
+from searchkit import bulk
 from searchkit.analysis import normalize_label
 from tests.conftest import write_post
 
@@ -70,3 +73,14 @@ def test_cli_facets_json_and_table(sample_index: Path) -> None:
     assert table.returncode == 0 and "2021-07" in table.stdout and "█" in table.stdout
     bad = subprocess.run([*cmd, "--facets", "bogus"], capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown facet" in bad.stderr and bad.stdout == ""
+
+
+@settings(max_examples=200, deadline=None)
+@given(per_doc=st.lists(st.lists(st.sampled_from(["天氣", "交通", "政治", "2021-01", "b", "a"]),
+                                 max_size=4, unique=True).map(tuple), min_size=1, max_size=60),
+       data=st.data())
+def test_array_counts_equal_counter_counts(per_doc, data) -> None:
+    # large result sets are counted with numpy (bulk.count_labels)
+    docs = data.draw(st.sets(st.integers(0, len(per_doc) - 1)))
+    expected = sorted(Counter(label for d in docs for label in per_doc[d]).items())
+    assert bulk.count_labels(bulk.LabelLists(per_doc), docs) == expected
