@@ -6,8 +6,9 @@ as they arrive (documents come in order, so each list is already sorted)
 in compact arrays, and each posting list is handed to Whoosh's W3 block
 writer a block at a time.  Short lists are inlined into the term table and
 small blocks are not compressed, which keeps the many rare character
-bigrams cheap.  The files are ordinary Whoosh segments, read and searched
-by Whoosh as usual.
+bigrams cheap.  Terms go into a sorted term table (see `termtable`)
+instead of Whoosh's hash table.  The segments are read and searched by
+Whoosh through the codec as usual.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from array import array
 from itertools import accumulate
 from typing import Any
 
-from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter
+from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3LeafMatcher, W3PostingsWriter
 from whoosh.matching import ListMatcher
 from whoosh.system import pack_ushort
 
 from .analysis import ESCAPE_CHAR, FieldPostings, frequency
-from .terminfo import LeanTermInfo, LeanTermsReader
+from .terminfo import LeanTermInfo, LeanTermsReader, SortedTermsReader
+from .termtable import SortedTableWriter
 
 BLOCK = 128
 INLINE = 4          # posting lists shorter than this live in the term table
@@ -29,7 +31,7 @@ COMPRESS_FROM = 16  # blocks with fewer postings are not zlib-compressed
 
 
 def new_codec() -> Any:
-    return LeanCodec(blocklimit=BLOCK, compression=3, inlinelimit=INLINE)
+    return LeanCodec(blocklimit=BLOCK, compression=3, inlinelimit=INLINE, sorted_terms=True)
 
 
 # A block's ids, integral weights and str values are pickled by Whoosh one
@@ -104,13 +106,30 @@ class LeanLeafMatcher(W3LeafMatcher):
 
 
 class LeanCodec(W3Codec):
-    """Whoosh's W3 codec with the lean posting blocks above and lean term
-    infos (see `terminfo`)."""
+    """Whoosh's W3 codec with the lean posting blocks above, lean term
+    infos (see `terminfo`) and, with `sorted_terms`, the sorted term table
+    (see `termtable`).
+
+    The codec is pickled into each segment: segments written before the
+    sorted table have codecs without the attribute, and the class default
+    keeps reading their hash tables."""
+
+    sorted_terms = False
+
+    def __init__(self, *args: Any, sorted_terms: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sorted_terms = sorted_terms
+
+    def field_writer(self, storage: Any, segment: Any) -> Any:
+        if self.sorted_terms:
+            return SortedFieldWriter(self, storage, segment)
+        return super().field_writer(storage, segment)
 
     def terms_reader(self, storage: Any, segment: Any) -> Any:
         name = segment.make_filename(self.TERMS_EXT)
         postfile = segment.open_file(storage, self.POSTS_EXT)
-        return LeanTermsReader(self, storage.open_file(name), storage.file_length(name), postfile)
+        reader = SortedTermsReader if self.sorted_terms else LeanTermsReader
+        return reader(self, storage.open_file(name), storage.file_length(name), postfile)
 
     def postings_writer(self, dbfile: Any, byteids: bool = False) -> Any:
         return LeanPostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
@@ -124,6 +143,23 @@ class LeanCodec(W3Codec):
                                terminfo=terminfo)
         offset, length = terminfo.extent()
         return LeanLeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
+
+
+class SortedFieldWriter(W3FieldWriter):
+    """W3FieldWriter writing terms into a sorted term table."""
+
+    def __init__(self, codec: Any, storage: Any, segment: Any) -> None:
+        # what W3FieldWriter.__init__ sets up, with the other table
+        self._codec = codec
+        self._storage = storage
+        self._segment = segment
+        self._fieldname = self._fieldid = self._btext = self._fieldobj = self._format = None
+        self._tindex = SortedTableWriter(self._create_file(codec.TERMS_EXT))
+        self._fieldmap = self._tindex.extras["fieldmap"] = {}
+        self._postfile = self._create_file(codec.POSTS_EXT)
+        self._postwriter = None
+        self._infield = False
+        self.is_closed = False
 
 
 class SegmentBuilder:

@@ -10,6 +10,10 @@ id deltas, weights, value lengths and values.  Document frequency, weights
 and id range follow from the postings.  It reads the W3 layout too, so
 indexes written before stay readable.  The classes are found through the
 pickled codec: keep them at this import path.
+
+`SortedTermsReader` reads the same term infos from the sorted term table
+of `termtable` (segments written by a codec with `sorted_terms`);
+`LeanTermsReader` reads Whoosh's hash table of older segments.
 """
 
 from __future__ import annotations
@@ -18,9 +22,12 @@ from itertools import accumulate
 from operator import sub
 from typing import Any
 
+from whoosh.codec.base import FieldCursor
 from whoosh.codec.whoosh3 import W3FieldCursor, W3TermInfo, W3TermsReader
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length, length_to_byte
+
+from .termtable import SortedTable
 
 LEAN = 2           # first byte of a lean inlined term info (W3 writes 0 or 1)
 HAS_WEIGHTS = 4    # flag: weights follow the ids
@@ -111,3 +118,71 @@ class _LeanCursor(W3FieldCursor):
         if self._pos is None:
             return None
         return LeanTermInfo.from_bytes(self._tindex.dbfile.get(self._datapos, self._datalen))
+
+
+class SortedTermsReader(LeanTermsReader):
+    """LeanTermsReader over a sorted term table instead of a hash table."""
+
+    def __init__(self, codec: Any, dbfile: Any, length: int, postfile: Any) -> None:
+        # what W3TermsReader.__init__ sets up, on the other table
+        self._codec = codec
+        self._dbfile = dbfile
+        self._tindex = SortedTable(dbfile, length)
+        self._fieldmap = self._tindex.extras["fieldmap"]
+        self._postfile = postfile
+        self._fieldunmap = [None] * len(self._fieldmap)
+        for fieldname, num in self._fieldmap.items():
+            self._fieldunmap[num] = fieldname
+
+    def cursor(self, fieldname: str, fieldobj: Any) -> Any:
+        return _SortedCursor(self._tindex, fieldname, self._keycoder, self._keydecoder, fieldobj)
+
+
+class _SortedCursor(FieldCursor):
+    """W3FieldCursor's behaviour over a sorted term table: walks the terms
+    of one field in order from the start or from a term."""
+
+    def __init__(self, table: SortedTable, fieldname: str, keycoder: Any, keydecoder: Any,
+                 fieldobj: Any) -> None:
+        self._table = table
+        self._fieldname = fieldname
+        self._keycoder = keycoder
+        self._keydecoder = keydecoder
+        self._fieldobj = fieldobj
+        self._entries: Any = iter(())
+        self._text: Any = None
+        self._value: bytes | None = None
+        self.first()
+
+    def first(self) -> Any:
+        return self._start(b"")
+
+    def find(self, term: Any) -> Any:
+        if not isinstance(term, bytes):
+            term = self._fieldobj.to_bytes(term)
+        return self._start(term)
+
+    def _start(self, tbytes: bytes) -> Any:
+        self._entries = self._table.items_from(self._keycoder(self._fieldname, tbytes))
+        return self.next()
+
+    def next(self) -> Any:
+        for keybytes, value in self._entries:
+            fieldname, tbytes = self._keydecoder(keybytes)
+            if fieldname == self._fieldname:
+                self._text = self._fieldobj.from_bytes(tbytes)
+                self._value = value
+                return self._text
+            break
+        self._entries = iter(())
+        self._text = self._value = None
+        return None
+
+    def text(self) -> Any:
+        return self._text
+
+    def term_info(self) -> Any:
+        return None if self._value is None else LeanTermInfo.from_bytes(self._value)
+
+    def is_valid(self) -> bool:
+        return self._value is not None
