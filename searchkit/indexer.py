@@ -27,7 +27,7 @@ from .config import ConfigError, Settings
 from .documents import Article, Problem
 from .errors import (IndexCorruptError, IndexLockedError, IndexNotFoundError,
                      IndexVersionError, IndexWriteError, SourceError)
-from .schema import LABEL_FIELDS, NO_DATE, SCHEMA_VERSION, SKETCH_KEYS, build_schema
+from .schema import LABEL_FIELDS, NO_DATE, READABLE_VERSIONS, SCHEMA_VERSION, SKETCH_KEYS, build_schema
 from .sources import SourceFile, discover
 from .merging import merge_segments, rewrite_documents
 from .workers import analyse_in_process, analyse_in_workers, make_job
@@ -126,7 +126,7 @@ def check_version(index_dir: Path) -> None:
         version = int(meta["schema_version"])
     except (OSError, ValueError, KeyError, TypeError):
         raise IndexVersionError(f"{index_dir} was not written by this version of searchkit") from None
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
         raise IndexVersionError(
             f"{index_dir} has index schema {version}; this searchkit uses {SCHEMA_VERSION}")
 
@@ -364,6 +364,9 @@ def _update(ix: Any, index_dir: Path, roots: Sequence[Path], rebuild: bool,
         _delete_docs(segments, deletions)
     segments = [s for s in segments if s.deleted_count() < s.doc_count_all()]
     segments = merge_segments(ix, segments + new_segments)
+    # New segments have sorted term files: a searchkit that cannot read them
+    # must refuse the index cleanly (version 2 → 3), before the TOC names them.
+    _write_meta(index_dir)
     new_toc = TOC(ix.schema, segments, toc.generation + 1)
     new_toc.write(ix.storage, INDEX_NAME)
     _clean(ix.storage, new_toc.generation, new_toc.segments + toc.segments)

@@ -11,7 +11,8 @@ from whoosh import columns, fields, formats
 
 from .analysis import decode_positions
 
-SCHEMA_VERSION = 2  # 2: word fields keep counts, not positions
+SCHEMA_VERSION = 3  # 2: word fields keep counts, not positions; 3: sorted term files
+READABLE_VERSIONS = (2, 3)  # 2's hash-table term files still read (segments say which)
 
 TITLE_WORD_BOOST = 3.0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from whoosh.reading import TermNotFound
 
 import searchkit
 from searchkit import segments
-from searchkit.indexer import INDEX_NAME
+from searchkit.indexer import INDEX_NAME, META_FILE
 from searchkit.termtable import MAGIC, SortedTable, SortedTableWriter, TableFormatError
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_posts"
@@ -166,6 +167,7 @@ def _build_with_hash_tables(posts, index_dir):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(segments, "new_codec", _old_codec)
         searchkit.build_index([str(posts)], str(index_dir))
+    (index_dir / META_FILE).write_text(json.dumps({"schema_version": 2}), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -251,8 +253,11 @@ def test_incremental_run_on_an_index_with_hash_table_segments(tmp_path, hash_tab
     _build_with_hash_tables(posts, index_dir)
     changed = next(p for p in sorted(posts.iterdir()) if p.suffix == ".md")
     changed.write_text(changed.read_text(encoding="utf-8") + "\n\n独角兽穿越沙漠\n", encoding="utf-8")
+    assert json.loads((index_dir / META_FILE).read_text(encoding="utf-8"))["schema_version"] == 2
     searched = searchkit.build_index([str(posts)], str(index_dir))
     assert (searched.report.added, searched.report.updated) == (0, 1)
+    # a searchkit before the sorted table would now refuse the index cleanly
+    assert json.loads((index_dir / META_FILE).read_text(encoding="utf-8"))["schema_version"] == 3
     ix = index.open_dir(str(index_dir), indexname=INDEX_NAME)
     # the old segment stays (one post deleted), the changed post is in a new one
     assert sorted("sorted_terms" in s.codec().__dict__ for s in ix._segments()) == [False, True]
