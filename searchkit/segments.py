@@ -20,9 +20,10 @@ from typing import Any
 from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3LeafMatcher, W3PostingsWriter
 from whoosh.matching import ListMatcher
 from whoosh.system import pack_ushort
+from whoosh.util.numeric import length_to_byte
 
 from .analysis import ESCAPE_CHAR, FieldPostings, frequency
-from .terminfo import LeanTermInfo, LeanTermsReader, SortedTermsReader
+from .terminfo import HAS_VALUES, HAS_WEIGHTS, LEAN, LeanTermInfo, LeanTermsReader, SortedTermsReader
 from .termtable import SortedTableWriter
 
 BLOCK = 128
@@ -288,8 +289,16 @@ class SegmentBuilder:
         field = self.schema[name]
         lengths = self.lengths.get(name) if field.scorable else None
         fw.start_field(name, field)
+        lone = not (field.scorable and field.format.supports("positions"))
         for term in sorted(terms):
-            entry = _arrays(terms[term])
+            entry = terms[term]
+            if lone and entry.__class__ is tuple:  # one posting: most terms
+                info = _one_posting_info(entry, lengths)
+                if info is not None:
+                    fw._btext = term.encode("utf-8") if isinstance(term, str) else term
+                    fw._tindex.add(pack_ushort(fw._fieldid) + fw._btext, info)
+                    continue
+            entry = _arrays(entry)
             docs = entry[0]
             values = weights = None
             if len(entry) == 2:  # counts
@@ -304,6 +313,32 @@ class SegmentBuilder:
             terminfo = _write_postings(fw._postwriter, docs, weights, values, lengths)
             fw._tindex.add(pack_ushort(fw._fieldid) + fw._btext, terminfo.to_bytes())
         fw.finish_field()
+
+
+def _one_posting_info(entry: tuple[Any, ...], lengths: array | None) -> bytes | None:
+    """The packed term info of a term with a single posting, as
+    `_write_postings` + `LeanTermInfo.to_bytes` make it, without the
+    postings writer's per-term set-up (a third of the build's term writing).
+    None when it needs the general path."""
+    doc = entry[0]
+    if len(entry) == 1:  # presence
+        flags, numbers, value = LEAN, (doc,), ""
+    elif len(entry) == 2:  # a count
+        count = entry[1]
+        if count.__class__ is not int:
+            return None
+        flags, numbers, value = LEAN | HAS_WEIGHTS, (doc, count), ""
+    else:  # positions
+        value = entry[1]
+        flags, numbers = LEAN | HAS_VALUES, (doc, len(value))
+    if max(numbers) >= 0x110000:
+        return None
+    if lengths is not None:
+        low = high = length_to_byte(lengths[doc])
+    else:
+        low, high = 0, length_to_byte(0)
+    text = "".join(map(chr, numbers)) + value
+    return bytes((flags, low, high, 1)) + text.encode("utf-8", "surrogatepass")
 
 
 def _arrays(entry: Any) -> list[Any]:

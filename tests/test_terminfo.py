@@ -57,3 +57,26 @@ def test_reads_w3_term_infos_of_older_indexes():
     assert back.extent()[0] == 4096 and back.doc_frequency() == 9 and not back.is_inlined()
     old = _inlined(W3TermInfo, [3, 8], [2, 1], ["\x03", "\x09"])
     assert LeanTermInfo.from_bytes(old.to_bytes()).inlined_postings() == ((3, 8), (2, 1), ("\x03", "\x09"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=st.integers(0, 200_000), kind=st.sampled_from(["presence", "count", "positions"]),
+       count=st.integers(1, 5000), positions=POSITIONS.filter(bool),
+       length=st.one_of(st.none(), st.integers(0, 2_000_000)))
+def test_single_posting_shortcut_packs_what_the_postings_writer_packs(doc, kind, count, positions, length):
+    from array import array
+
+    from whoosh import formats
+    from whoosh.filedb.filestore import RamStorage
+
+    from searchkit.segments import LeanPostingsWriter, _arrays, _one_posting_info, _write_postings
+
+    entry = {"presence": (doc,), "count": (doc, count), "positions": (doc, positions, None)}[kind]
+    lengths = None if length is None else array("I", [0] * doc + [length])
+    arrays = _arrays(entry)
+    weights = arrays[1] if kind == "count" else None
+    values = [positions] if kind == "positions" else None
+    writer = LeanPostingsWriter(RamStorage().create_file("p"), blocklimit=128, inlinelimit=4)
+    writer.start_postings(formats.Existence(), LeanTermInfo())
+    general = _write_postings(writer, arrays[0], weights, values, lengths).to_bytes()
+    assert _one_posting_info(entry, lengths) == general
