@@ -15,6 +15,7 @@ on the first long list only.
 from __future__ import annotations
 
 import sys
+from itertools import accumulate
 from typing import Any
 
 from whoosh.matching import ListMatcher
@@ -73,11 +74,14 @@ def _among(np: Any, values: Any, allowed: Any, *alongside: Any) -> list[Any]:
 
 def _occurrences(np: Any, matcher: Any, wanted: list[int] | None) -> tuple[Any, Any]:
     """(document, position) of every occurrence in `matcher`'s postings, as
-    two int64 arrays, reading only the blocks that can hold `wanted` docs."""
+    two int64 arrays in (document, position) order, reading only the blocks
+    that can hold `wanted` docs.  Lean blocks are decoded together, a few
+    array operations for the whole list."""
     from .substring import _wanted_blocks
 
     doc_parts: list[Any] = []
     position_parts: list[Any] = []
+    lean: list[tuple[str, str, str]] = []  # lean blocks not decoded yet
     if isinstance(matcher, ListMatcher):  # inlined in the term table
         _decode_slowly(np, matcher._ids, matcher._values, doc_parts, position_parts)
     else:
@@ -85,15 +89,17 @@ def _occurrences(np: Any, matcher: Any, wanted: list[int] | None) -> tuple[Any, 
             if block._data is None:
                 block._read_data()
             ids, _, values = block._data
-            if (isinstance(ids, list) and isinstance(values, list)
-                    and _decode_lean(np, ids[0], values[0], values[1], doc_parts, position_parts)):
+            if isinstance(ids, list) and isinstance(values, list) and ESCAPE_CHAR not in values[0]:
+                lean.append((ids[0], values[0], values[1]))
                 continue
             # a plain W3 block, or one with escaped deltas
+            _decode_lean(np, lean, doc_parts, position_parts)
             if block._ids is None:
                 block._read_ids()
             if block._values is None:
                 block._read_values()
             _decode_slowly(np, block._ids, block._values, doc_parts, position_parts)
+        _decode_lean(np, lean, doc_parts, position_parts)
     if not doc_parts:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
@@ -106,25 +112,36 @@ def _codes(np: Any, text: str) -> Any:
     return np.frombuffer(raw, dtype=np.uint32).astype(np.int64)
 
 
-def _decode_lean(np: Any, packed_ids: str, joined: str, packed_lengths: str,
-                 doc_parts: list[Any], position_parts: list[Any]) -> bool:
-    """Decode one lean block (ids as deltas; each posting's positions as
-    deltas, the first from 0, values joined, with their lengths).  False
-    when the block needs the per-posting decoding (escaped large deltas,
-    an empty value)."""
-    if ESCAPE_CHAR in joined:
-        return False
-    lengths = _codes(np, packed_lengths)
-    if not lengths.size or not lengths.all():
-        return False
-    ids = _codes(np, packed_ids).cumsum()
-    deltas = _codes(np, joined)
+def _runs(np: Any, deltas: Any, lengths: Any) -> Any:
+    """Running sums of `deltas` restarted at each run of `lengths` (> 0):
+    the numbers the lean encoding stores as a first value and deltas."""
     running = deltas.cumsum()
-    firsts = lengths.cumsum() - lengths  # index of each posting's first delta
-    before = running[firsts] - deltas[firsts]  # running sum before each posting
-    position_parts.append(running - np.repeat(before, lengths))
-    doc_parts.append(np.repeat(ids, lengths))
-    return True
+    firsts = lengths.cumsum() - lengths  # index of each run's first delta
+    before = running[firsts] - deltas[firsts]  # running sum before each run
+    return running - np.repeat(before, lengths)
+
+
+def _decode_lean(np: Any, blocks: list[tuple[str, str, str]], doc_parts: list[Any],
+                 position_parts: list[Any]) -> None:
+    """Decode lean position blocks (ids as deltas, the first absolute; each
+    posting's positions as deltas from 0, joined, with their lengths) onto
+    the parts, and empty `blocks`."""
+    if not blocks:
+        return
+    ids, joined, lengths = ("".join(parts) for parts in zip(*blocks))
+    per_block = np.array([len(b[0]) for b in blocks], dtype=np.int64)
+    lengths_ = _codes(np, lengths)
+    docs = _runs(np, _codes(np, ids), per_block)
+    positions = _runs(np, _codes(np, joined), lengths_) if lengths_.all() else None
+    if positions is None:  # an empty value (not written by searchkit): one by one
+        for packed_ids, value_text, packed_lengths in blocks:
+            ends = list(accumulate(map(ord, packed_lengths)))
+            values = [value_text[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+            _decode_slowly(np, list(accumulate(map(ord, packed_ids))), values, doc_parts, position_parts)
+    else:
+        position_parts.append(positions)
+        doc_parts.append(np.repeat(docs, lengths_))
+    blocks.clear()
 
 
 def _decode_slowly(np: Any, ids: Any, values: Any, doc_parts: list[Any],
@@ -213,25 +230,42 @@ def _counts(np: Any, matcher: Any, wanted: list[int] | None) -> tuple[Any, Any]:
         id_parts.append(np.asarray(matcher._ids, dtype=np.int64))
         count_parts.append(np.asarray(matcher._weights or [1.0] * len(matcher._ids), dtype=np.float64))
     else:
+        lean: list[tuple[str, str | None]] = []  # lean blocks not decoded yet
         for block in _wanted_blocks(matcher, wanted):
             if block._data is None:
                 block._read_data()
             ids, weights, _ = block._data
             if isinstance(ids, list) and (weights is None or isinstance(weights, list)):
-                found = _codes(np, ids[0]).cumsum()
-                id_parts.append(found)
-                count_parts.append(np.ones(found.size) if weights is None
-                                   else _codes(np, weights[0]).astype(np.float64))
+                lean.append((ids[0], None if weights is None else weights[0]))
                 continue
+            _decode_lean_counts(np, lean, id_parts, count_parts)
             if block._ids is None:  # a plain W3 block
                 block._read_ids()
             if block._weights is None:
                 block._read_weights()
             id_parts.append(np.asarray(block._ids, dtype=np.int64))
             count_parts.append(np.asarray(block._weights, dtype=np.float64))
+        _decode_lean_counts(np, lean, id_parts, count_parts)
     if not id_parts:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     return np.concatenate(id_parts), np.concatenate(count_parts)
+
+
+def _decode_lean_counts(np: Any, blocks: list[tuple[str, str | None]], id_parts: list[Any],
+                        count_parts: list[Any]) -> None:
+    """Decode lean count blocks (ids as deltas, the first absolute; counts,
+    or none when all are 1) onto the parts, and empty `blocks`."""
+    if not blocks:
+        return
+    per_block = np.array([len(ids) for ids, _ in blocks], dtype=np.int64)
+    id_parts.append(_runs(np, _codes(np, "".join(ids for ids, _ in blocks)), per_block))
+    if all(weights is not None for _, weights in blocks):
+        count_parts.append(_codes(np, "".join(w for _, w in blocks)).astype(np.float64))
+    else:
+        count_parts.append(np.concatenate([np.ones(len(ids)) if weights is None
+                                           else _codes(np, weights).astype(np.float64)
+                                           for ids, weights in blocks]))
+    blocks.clear()
 
 
 # ------------------------------------------------------------------- facets
