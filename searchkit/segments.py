@@ -26,7 +26,7 @@ from .analysis import ESCAPE_CHAR, FieldPostings, frequency
 from .terminfo import HAS_VALUES, HAS_WEIGHTS, LEAN, LeanTermInfo, LeanTermsReader, SortedTermsReader
 from .termtable import SortedTableWriter
 
-BLOCK = 128
+BLOCK = 512         # postings a block (128 before: per-block overhead dominated long lists)
 INLINE = 4          # posting lists shorter than this live in the term table
 COMPRESS_FROM = 16  # blocks with fewer postings are not zlib-compressed
 
