@@ -1,4 +1,5 @@
-"""Phrase alignment over long posting lists, in numpy (part of the search stage).
+"""Work over long posting lists and large result sets, in numpy (part of
+the search stage).
 
 A phrase common to thousands of posts (a site's subscription footer, a
 stock phrase) made `substring.segment_docs` align bigram positions one
@@ -8,8 +9,12 @@ of every occurrence, decoded from the lean posting blocks without a Python
 step per posting; the phrase starts each bigram implies are keys
 (document << 32) + (position - offset), and a document matches when a key
 is shared by every bigram (sorted-array intersections).  The result is the
-same set `segment_docs` computes one document at a time; numpy is imported
-on the first long list only.
+same set `segment_docs` computes one document at a time.
+
+Large result sets are also scored (`scores`: the same sums in the same
+order as `Evaluator.scores`, so the same floats), ranked (`top`) and
+counted for facets (`count_labels`) here.  numpy is imported on first use
+only, and only by a process that has searched before (see `ready`).
 """
 
 from __future__ import annotations
