@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import statistics
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -60,9 +61,11 @@ def check_facets(ix: searchkit.Index, articles: dict) -> None:
     started = time.perf_counter()
     res = ix.search("香港", limit=1, facets=names)
     first = (time.perf_counter() - started) * 1000
-    started = time.perf_counter()
-    res = ix.search("香港", limit=1, facets=names)
-    elapsed = (time.perf_counter() - started) * 1000
+    later = []
+    for _ in range(6):  # the second search loads numpy (large result sets)
+        started = time.perf_counter()
+        res = ix.search("香港", limit=1, facets=names)
+        later.append((time.perf_counter() - started) * 1000)
     truth = brute_force_facets(articles, "香港")
     for name in names:
         got = {normalize_label(v) if name != "month" else v: n for v, n in res.facets[name]}
@@ -72,7 +75,8 @@ def check_facets(ix: searchkit.Index, articles: dict) -> None:
         # are the largest ones (ties at the cut may pick other values)
         same = all(full[k] == n for k, n in got.items()) and sorted(got.values(), reverse=True) == top_counts
         print(f"  facet {name:<8} values {len(got):>3}  equal to brute force: {same}")
-    print(f"  (search with five facets: {first:.0f} ms first, {elapsed:.0f} ms after; total {res.total})")
+    print(f"  (search with five facets: {first:.0f} ms first, {later[0]:.0f} ms second, "
+          f"then {statistics.median(later[1:]):.0f} ms (median of 5); total {res.total})")
 
 
 def check_related(ix: searchkit.Index, articles: dict) -> None:
