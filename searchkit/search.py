@@ -166,6 +166,13 @@ class Index:
     def _toc_path(self, generation: int) -> str:
         return os.path.join(self.path, f"_{INDEX_NAME}_{generation}.toc")
 
+    def warm_up(self, facets: Iterable[str] = ()) -> None:
+        """Load now what the first searches would load (column values,
+        facet tables, numpy for large result sets): for servers, whose first
+        request should not wait ~0.5 s for them."""
+        bulk.warm = True
+        self.search("的", limit=1, snippets=False, facets=facets)
+
     def read(self, action: Callable[[Any], T]) -> T:
         """Run `action(searcher)` on the current index generation's Whoosh
         searcher (reopened when the index changed, once more when its files

@@ -48,7 +48,7 @@ from .indexer import source_host
 from .related import DUPLICATE
 from .schema import TITLE_WORD_BOOST
 from .search import Hit, Index, SearchResults, open_index
-from .webviews import (SearchState, active_filters, clause_view, date_input, day,
+from .webviews import (FACET_NAMES, SearchState, active_filters, clause_view, date_input, day,
                        facet_views, hit_view, histogram, iso, mark_text, pages, post_id, post_url,
                        query_needles, web_link)
 
@@ -90,11 +90,13 @@ def create_app(index_dir: str | Path, *, title_boost: float = TITLE_WORD_BOOST,
     middleware = [Middleware(_SecurityHeaders)]
     if allowed_hosts:
         middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
-    return Starlette(routes=routes, middleware=middleware, exception_handlers={
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={
         SearchkitError: site.searchkit_error,
         HTTPException: site.http_error,
         Exception: site.server_error,
     })
+    app.state.archive = site.archive
+    return app
 
 
 def app_from_environment() -> Starlette:
@@ -102,8 +104,10 @@ def app_from_environment() -> Starlette:
     environment variable SERVE_SETTINGS (JSON): the factory each server
     worker process calls."""
     settings = json.loads(os.environ[SERVE_SETTINGS])
-    return create_app(settings["index"], title_boost=settings["title_boost"],
-                      allowed_hosts=settings["allowed_hosts"], cache=settings["cache"])
+    app = create_app(settings["index"], title_boost=settings["title_boost"],
+                     allowed_hosts=settings["allowed_hosts"], cache=settings["cache"])
+    app.state.archive.ix.warm_up(FACET_NAMES)
+    return app
 
 
 # ------------------------------------------------------------ the index

@@ -336,7 +336,10 @@ def test_serve_command(monkeypatch, sample_index):
                        "log_level": "warning", "server_header": False})]
     assert "http://127.0.0.1:9123/ with 3 processes" in result.stderr and "warning" not in result.stderr
     # what each worker process builds from the settings serve left in the environment
-    with TestClient(app_from_environment(), base_url="http://127.0.0.1") as worker:
+    worker_app = app_from_environment()
+    # warmed up before serving: the facet tables of the first search are built
+    assert worker_app.state.archive.ix._facet_tables is not None
+    with TestClient(worker_app, base_url="http://127.0.0.1") as worker:
         assert "数据交易" in worker.get("/api/search", params={"q": "数据交易"}).text
         assert worker.get("/", headers={"host": "evil.example"}).status_code == 400
     with socket.socket() as busy:  # a port in use: exit 2 before serving
