@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from array import array
 from itertools import accumulate
+from operator import sub
 from typing import Any
 
 from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3LeafMatcher, W3PostingsWriter
@@ -227,9 +228,10 @@ class SegmentBuilder:
             field_pool = self.pool[name] = {}
         return field_pool
 
-    # Most terms (rare bigrams) get one posting per segment: it is kept as a
-    # bare tuple, which takes a fifth of the memory of the arrays that a
-    # second posting brings (see _arrays).
+    # Most terms (rare bigrams) get one to three postings per segment: they
+    # are kept as a flat tuple (docs; doc, count; or doc, positions pairs),
+    # a fraction of the memory of the arrays a fourth posting brings (see
+    # _arrays), and written straight into the term table (_inline_info).
 
     def _add_terms(self, name: str, docnum: int, terms: list[Any]) -> None:
         field_pool = self._field_pool(name)
@@ -239,7 +241,8 @@ class SegmentBuilder:
             if entry is None:
                 field_pool[term] = (docnum,)
             elif entry.__class__ is tuple:
-                field_pool[term] = [array("I", (entry[0], docnum))]
+                entry += (docnum,)
+                field_pool[term] = entry if len(entry) < INLINE else [array("I", entry)]
             else:
                 entry[0].append(docnum)
 
@@ -251,7 +254,8 @@ class SegmentBuilder:
             if entry is None:
                 field_pool[term] = (docnum, count)
             elif entry.__class__ is tuple:
-                field_pool[term] = [array("I", (entry[0], docnum)), array("f", (entry[1], count))]
+                entry += (docnum, count)
+                field_pool[term] = entry if len(entry) < 2 * INLINE else _arrays(entry, COUNTS)
             else:
                 entry[0].append(docnum)
                 entry[1].append(count)
@@ -262,11 +266,10 @@ class SegmentBuilder:
         for term, value in terms.items():
             entry = get(term)
             if entry is None:
-                field_pool[term] = (docnum, value, None)
+                field_pool[term] = (docnum, value)
             elif entry.__class__ is tuple:
-                first = entry[1]
-                field_pool[term] = [array("I", (entry[0], docnum)), array("I", (len(first), len(value))),
-                                    array("u", first + value)]
+                entry += (docnum, value)
+                field_pool[term] = entry if len(entry) < 2 * INLINE else _arrays(entry, POSITIONS)
             else:
                 entry[0].append(docnum)
                 entry[1].append(len(value))
@@ -289,16 +292,17 @@ class SegmentBuilder:
         field = self.schema[name]
         lengths = self.lengths.get(name) if field.scorable else None
         fw.start_field(name, field)
-        lone = not (field.scorable and field.format.supports("positions"))
+        kind = _kind(field)
+        inline = not (field.scorable and kind == POSITIONS)
         for term in sorted(terms):
             entry = terms[term]
-            if lone and entry.__class__ is tuple:  # one posting: most terms
-                info = _one_posting_info(entry, lengths)
+            if entry.__class__ is tuple:  # one to three postings: most terms
+                info = _inline_info(entry, kind, lengths) if inline else None
                 if info is not None:
                     fw._btext = term.encode("utf-8") if isinstance(term, str) else term
                     fw._tindex.add(pack_ushort(fw._fieldid) + fw._btext, info)
                     continue
-            entry = _arrays(entry)
+                entry = _arrays(entry, kind)
             docs = entry[0]
             values = weights = None
             if len(entry) == 2:  # counts
@@ -315,42 +319,58 @@ class SegmentBuilder:
         fw.finish_field()
 
 
-def _one_posting_info(entry: tuple[Any, ...], lengths: array | None) -> bytes | None:
-    """The packed term info of a term with a single posting, as
-    `_write_postings` + `LeanTermInfo.to_bytes` make it, without the
-    postings writer's per-term set-up (a third of the build's term writing).
-    None when it needs the general path."""
-    doc = entry[0]
-    if len(entry) == 1:  # presence
-        flags, numbers, value = LEAN, (doc,), ""
-    elif len(entry) == 2:  # a count
-        count = entry[1]
-        if count.__class__ is not int:
+PRESENCE, COUNTS, POSITIONS = 1, 2, 3  # what a field's pool entries hold
+
+
+def _kind(field: Any) -> int:
+    if field.format.supports("positions"):
+        return POSITIONS
+    return COUNTS if field.scorable else PRESENCE
+
+
+def _inline_info(entry: tuple[Any, ...], kind: int, lengths: array | None) -> bytes | None:
+    """The packed term info of a term with fewer than INLINE postings (a
+    pool tuple), as `_write_postings` + `LeanTermInfo.to_bytes` make it,
+    without the postings writer's per-term set-up.  None when it needs the
+    general path."""
+    step = 1 if kind == PRESENCE else 2
+    docs = entry[::step]
+    numbers = [docs[0], *map(sub, docs[1:], docs[:-1])]
+    flags = LEAN
+    values = ""
+    if kind == COUNTS:
+        counts = entry[1::2]
+        if any(c.__class__ is not int for c in counts):
             return None
-        flags, numbers, value = LEAN | HAS_WEIGHTS, (doc, count), ""
-    else:  # positions
-        value = entry[1]
-        flags, numbers = LEAN | HAS_VALUES, (doc, len(value))
+        numbers += counts
+        flags |= HAS_WEIGHTS
+    elif kind == POSITIONS:
+        found = entry[1::2]
+        numbers += map(len, found)
+        values = "".join(found)
+        flags |= HAS_VALUES
     if max(numbers) >= 0x110000:
         return None
     if lengths is not None:
-        low = high = length_to_byte(lengths[doc])
+        sizes = [lengths[d] for d in docs]
+        low, high = length_to_byte(min(sizes)), length_to_byte(max(sizes))
     else:
         low, high = 0, length_to_byte(0)
-    text = "".join(map(chr, numbers)) + value
-    return bytes((flags, low, high, 1)) + text.encode("utf-8", "surrogatepass")
+    text = "".join(map(chr, numbers)) + values
+    return bytes((flags, low, high, len(docs))) + text.encode("utf-8", "surrogatepass")
 
 
-def _arrays(entry: Any) -> list[Any]:
-    """A pool entry in its array form (a single posting is kept as a tuple:
-    (doc,) presence, (doc, count) counts, (doc, positions, None) positions)."""
+def _arrays(entry: Any, kind: int) -> list[Any]:
+    """A pool entry in its array form: [docs] (presence), [docs, counts] or
+    [docs, value lengths, joined values] (positions)."""
     if entry.__class__ is not tuple:
         return entry
-    if len(entry) == 1:
+    if kind == PRESENCE:
         return [array("I", entry)]
-    if len(entry) == 2:
-        return [array("I", (entry[0],)), array("f", (entry[1],))]
-    return [array("I", (entry[0],)), array("I", (len(entry[1]),)), array("u", entry[1])]
+    if kind == COUNTS:
+        return [array("I", entry[0::2]), array("f", entry[1::2])]
+    values = entry[1::2]
+    return [array("I", entry[0::2]), array("I", map(len, values)), array("u", "".join(values))]
 
 
 def _split_values(lens: array, text: str) -> list[str]:

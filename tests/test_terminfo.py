@@ -60,23 +60,36 @@ def test_reads_w3_term_infos_of_older_indexes():
 
 
 @settings(max_examples=300, deadline=None)
-@given(doc=st.integers(0, 200_000), kind=st.sampled_from(["presence", "count", "positions"]),
-       count=st.integers(1, 5000), positions=POSITIONS.filter(bool),
-       length=st.one_of(st.none(), st.integers(0, 2_000_000)))
-def test_single_posting_shortcut_packs_what_the_postings_writer_packs(doc, kind, count, positions, length):
+@given(docs=st.lists(st.integers(0, 200_000), min_size=1, max_size=3, unique=True),
+       kind=st.sampled_from(["presence", "count", "positions"]), data=st.data(),
+       with_lengths=st.booleans())
+def test_inline_shortcut_packs_what_the_postings_writer_packs(docs, kind, data, with_lengths):
+    # terms with one to three postings are packed from their pool tuple directly
     from array import array
 
     from whoosh import formats
     from whoosh.filedb.filestore import RamStorage
 
-    from searchkit.segments import LeanPostingsWriter, _arrays, _one_posting_info, _write_postings
+    from searchkit import segments
+    from searchkit.segments import LeanPostingsWriter, _arrays, _inline_info, _write_postings
 
-    entry = {"presence": (doc,), "count": (doc, count), "positions": (doc, positions, None)}[kind]
-    lengths = None if length is None else array("I", [0] * doc + [length])
-    arrays = _arrays(entry)
+    docs = sorted(docs)
+    code = {"presence": segments.PRESENCE, "count": segments.COUNTS, "positions": segments.POSITIONS}[kind]
+    if kind == "presence":
+        entry = tuple(docs)
+    elif kind == "count":
+        entry = tuple(x for d in docs for x in (d, data.draw(st.integers(1, 5000))))
+    else:
+        entry = tuple(x for d in docs for x in (d, data.draw(POSITIONS.filter(bool))))
+    lengths = None
+    if with_lengths:
+        lengths = array("I", [0] * (docs[-1] + 1))
+        for d in docs:
+            lengths[d] = data.draw(st.integers(0, 2_000_000))
+    arrays = _arrays(entry, code)
     weights = arrays[1] if kind == "count" else None
-    values = [positions] if kind == "positions" else None
+    values = list(entry[1::2]) if kind == "positions" else None
     writer = LeanPostingsWriter(RamStorage().create_file("p"), blocklimit=128, inlinelimit=4)
     writer.start_postings(formats.Existence(), LeanTermInfo())
     general = _write_postings(writer, arrays[0], weights, values, lengths).to_bytes()
-    assert _one_posting_info(entry, lengths) == general
+    assert _inline_info(entry, code, lengths) == general
