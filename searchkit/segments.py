@@ -176,7 +176,8 @@ class SegmentBuilder:
         self.docnum = 0
         # fieldname → term (str, or bytes for Whoosh's own field types) →
         # [doc numbers] (presence), [doc numbers, counts] (word fields) or
-        # [doc numbers, value lengths, concatenated encoded positions]
+        # [doc numbers, value lengths, concatenated encoded positions];
+        # a flat tuple while a term has fewer than INLINE postings
         self.pool: dict[str, dict[Any, list[Any]]] = {}
         # fieldname → length of that field in each document (BM25)
         self.lengths: dict[str, array] = {}
