@@ -206,12 +206,11 @@ class SegmentBuilder:
             if field.scorable:
                 perdoc.add_field(name, field, None, fp.length)
                 self._length_column(name)[docnum] = fp.length
-            if field.format.supports("positions"):
-                self._add_positions(name, docnum, fp.terms)
-            elif field.scorable:
-                self._add_counts(name, docnum, fp.terms)
-            else:
+            kind = _kind(field)
+            if kind == PRESENCE:
                 self._add_terms(name, docnum, list(fp.terms))
+            else:
+                self._add_pairs(name, docnum, fp.terms, kind)
         perdoc.finish_doc()
         self.docnum += 1
 
@@ -247,21 +246,9 @@ class SegmentBuilder:
             else:
                 entry[0].append(docnum)
 
-    def _add_counts(self, name: str, docnum: int, terms: dict[str, int]) -> None:
-        field_pool = self._field_pool(name)
-        get = field_pool.get
-        for term, count in terms.items():
-            entry = get(term)
-            if entry is None:
-                field_pool[term] = (docnum, count)
-            elif entry.__class__ is tuple:
-                entry += (docnum, count)
-                field_pool[term] = entry if len(entry) < 2 * INLINE else _arrays(entry, COUNTS)
-            else:
-                entry[0].append(docnum)
-                entry[1].append(count)
-
-    def _add_positions(self, name: str, docnum: int, terms: dict[str, str]) -> None:
+    def _add_pairs(self, name: str, docnum: int, terms: dict[str, Any], kind: int) -> None:
+        """Add a document's terms with their counts (COUNTS) or encoded
+        positions (POSITIONS)."""
         field_pool = self._field_pool(name)
         get = field_pool.get
         for term, value in terms.items():
@@ -270,7 +257,10 @@ class SegmentBuilder:
                 field_pool[term] = (docnum, value)
             elif entry.__class__ is tuple:
                 entry += (docnum, value)
-                field_pool[term] = entry if len(entry) < 2 * INLINE else _arrays(entry, POSITIONS)
+                field_pool[term] = entry if len(entry) < 2 * INLINE else _arrays(entry, kind)
+            elif kind == COUNTS:
+                entry[0].append(docnum)
+                entry[1].append(value)
             else:
                 entry[0].append(docnum)
                 entry[1].append(len(value))
