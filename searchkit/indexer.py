@@ -405,10 +405,10 @@ def _containing_any(ix: Any, words: set[str]) -> set[int]:
     """Live documents whose title or body contains any of the words."""
     if not words or ix.doc_count_all() == 0:
         return set()
-    from .ranking import Evaluator, read_columns
+    from .ranking import Evaluator, IndexColumns
 
     with ix.searcher() as searcher:
-        evaluator = Evaluator(searcher, read_columns(searcher.reader()))
+        evaluator = Evaluator(searcher, IndexColumns(searcher.reader()))
         found: set[int] = set()
         for word in words:
             found |= evaluator.substring(word, ("t", "b"))

@@ -224,7 +224,6 @@ class Evaluator:
                 g = base + d
                 score[g] += weight * tf / (tf + norms[g])
 
-
     def bm25_weight(self, fieldname: str, word: str, boost: float) -> float | None:
         """`word`'s BM25 idf × (k1 + 1) × boost in `fieldname` (None: absent)."""
         total_docs = max(1, self.reader.doc_count_all())
@@ -361,10 +360,6 @@ def numeric_column(leaf: Any, column: Any, doccount: int, default: int) -> list[
     if column is not raw_reader:
         out = list(map(column._translate, out))
     return out
-
-
-def read_columns(reader: Any) -> IndexColumns:
-    return IndexColumns(reader)
 
 
 def field_lengths(reader: Any, fieldnames: Iterable[str]) -> dict[str, list[int]]:

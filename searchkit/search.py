@@ -23,7 +23,7 @@ from .explain import Explanation, explain, find_post
 from .facets import FacetTables, count_facets, parse_facets
 from .analysis import use_dictionary
 from .indexer import INDEX_NAME, open_whoosh, read_index_dictionary
-from .ranking import Evaluator, Scoring, read_columns, top
+from .ranking import Evaluator, IndexColumns, Scoring, top
 from .related import collapse, related
 from .schema import NO_DATE, TITLE_WORD_BOOST
 from .snippets import make_snippet
@@ -179,11 +179,16 @@ class Index:
         vanished under it).  Document numbers are valid within one call."""
         return self._retrying(lambda: action(self._current_searcher()))
 
-    def _evaluator(self, searcher: Any) -> Evaluator:
+    def columns(self, searcher: Any) -> IndexColumns:
+        """Per-document values (dates, keys, deletions, …) of the generation
+        `searcher` reads, kept while it is the current one (see `read`)."""
         if self._columns_for is not searcher:
-            self._columns = read_columns(searcher.reader())
+            self._columns = IndexColumns(searcher.reader())
             self._columns_for = searcher
-        return Evaluator(searcher, self._columns, self.title_boost)
+        return self._columns
+
+    def _evaluator(self, searcher: Any) -> Evaluator:
+        return Evaluator(searcher, self.columns(searcher), self.title_boost)
 
     def search(self, query: str, limit: int = 10, offset: int = 0, sort: str = "relevance",
                date_from: str | datetime | None = None, date_to: str | datetime | None = None,

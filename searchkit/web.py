@@ -129,8 +129,7 @@ class _Archive:
         self.ix = ix
         self.lock = threading.Lock()
         self._ids: dict[str, int] = {}
-        self._keys: list[str] = []
-        self._ids_reader: Any = None
+        self._ids_for: Any = None  # the Index columns `_ids` was made from
         # the last `cache` search responses of the current index generation
         self._pages: OrderedDict[Any, tuple[bytes, int, str]] = OrderedDict()
         self._pages_for: Any = None
@@ -177,18 +176,16 @@ class _Archive:
             return self.ix.read(lambda searcher: self._post(searcher, pid))
 
     def _post(self, searcher: Any, pid: str) -> _Post | None:
-        reader = searcher.reader()
-        if self._ids_reader is not reader:  # a new index generation: map the keys once
-            keys = [k.decode("utf-8") if isinstance(k, bytes) else k
-                    for k in reader.column_reader("key")]
-            self._keys = keys
-            self._ids = {post_id(k): d for d, k in enumerate(keys) if not reader.is_deleted(d)}
-            self._ids_reader = reader
+        columns = self.ix.columns(searcher)
+        if self._ids_for is not columns:  # a new index generation: map the keys once
+            keys = columns.keys
+            self._ids = {post_id(keys[d]): d for d in columns.live}
+            self._ids_for = columns
         docnum = self._ids.get(pid)
         if docnum is None:
             return None
         stored = searcher.stored_fields(docnum)
-        return _Post(pid, self._keys[docnum], stored["meta"], stored.get("body", ""))
+        return _Post(pid, columns.keys[docnum], stored["meta"], stored.get("body", ""))
 
 
 # ---------------------------------------------------------------- pages
