@@ -214,29 +214,7 @@ def segment_docs(reader: Any, part: str, text: str, within: list[int] | None = N
     docs = set(wanted or ()) - deleted
     if not need_positions:
         return docs
-    return _aligned_docs(docs, order, cover, found)
-
-
-def _aligned_docs(docs: set[int], order: list[str], cover: dict[str, list[int]],
-                  found: dict[str, dict[int, Any]]) -> set[int]:
-    """The `docs` where the covering bigrams line up (see `_aligned`).
-
-    Where every bigram occurs once in a document (boilerplate phrases in
-    thousands of posts, and most rare ones), they line up exactly when the
-    starts they imply agree: sets of (doc, start) intersected at C speed,
-    no per-document alignment in Python.
-    """
-    if any(len(cover[g]) > 1 for g in order):  # a bigram twice in the phrase
-        return {d for d in docs if _aligned(d, order, cover, found)}
-    several = {d for g in order for d, v in found[g].items() if len(v) != 1}
-    agreeing: set[tuple[int, int]] | None = None
-    for gram in order:
-        off = cover[gram][0]
-        pairs = {(d, ord(v) - off) for d, v in found[gram].items() if len(v) == 1}
-        agreeing = pairs if agreeing is None else agreeing & pairs
-    aligned = {d for d, _ in agreeing or ()} & docs
-    aligned.update(d for d in several & docs if _aligned(d, order, cover, found))
-    return aligned
+    return {d for d in docs if _aligned(d, order, cover, found)}
 
 
 def _aligned(doc: int, order: list[str], cover: dict[str, list[int]],
