@@ -20,7 +20,6 @@ only, and only by a process that has searched before (see `ready`).
 from __future__ import annotations
 
 import sys
-from itertools import accumulate
 from typing import Any
 
 from whoosh.matching import ListMatcher
@@ -94,10 +93,11 @@ def _occurrences(np: Any, matcher: Any, wanted: list[int] | None) -> tuple[Any, 
             if block._data is None:
                 block._read_data()
             ids, _, values = block._data
-            if isinstance(ids, list) and isinstance(values, list) and ESCAPE_CHAR not in values[0]:
+            if (isinstance(ids, list) and isinstance(values, list)
+                    and ESCAPE_CHAR not in values[0] and "\0" not in values[1]):
                 lean.append((ids[0], values[0], values[1]))
                 continue
-            # a plain W3 block, or one with escaped deltas
+            # a plain W3 block, one with escaped deltas or an empty value
             _decode_lean(np, lean, doc_parts, position_parts)
             if block._ids is None:
                 block._read_ids()
@@ -129,23 +129,15 @@ def _runs(np: Any, deltas: Any, lengths: Any) -> Any:
 def _decode_lean(np: Any, blocks: list[tuple[str, str, str]], doc_parts: list[Any],
                  position_parts: list[Any]) -> None:
     """Decode lean position blocks (ids as deltas, the first absolute; each
-    posting's positions as deltas from 0, joined, with their lengths) onto
-    the parts, and empty `blocks`."""
+    posting's positions as deltas from 0, joined, with their lengths, none
+    empty) onto the parts, and empty `blocks`."""
     if not blocks:
         return
     ids, joined, lengths = ("".join(parts) for parts in zip(*blocks))
     per_block = np.array([len(b[0]) for b in blocks], dtype=np.int64)
-    lengths_ = _codes(np, lengths)
-    docs = _runs(np, _codes(np, ids), per_block)
-    positions = _runs(np, _codes(np, joined), lengths_) if lengths_.all() else None
-    if positions is None:  # an empty value (not written by searchkit): one by one
-        for packed_ids, value_text, packed_lengths in blocks:
-            ends = list(accumulate(map(ord, packed_lengths)))
-            values = [value_text[a:b] for a, b in zip([0, *ends[:-1]], ends)]
-            _decode_slowly(np, list(accumulate(map(ord, packed_ids))), values, doc_parts, position_parts)
-    else:
-        position_parts.append(positions)
-        doc_parts.append(np.repeat(docs, lengths_))
+    counts = _codes(np, lengths)  # positions per posting, none 0 (see _occurrences)
+    position_parts.append(_runs(np, _codes(np, joined), counts))
+    doc_parts.append(np.repeat(_runs(np, _codes(np, ids), per_block), counts))
     blocks.clear()
 
 
