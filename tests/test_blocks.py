@@ -11,6 +11,7 @@ import pytest
 
 import searchkit
 from searchkit import bulk
+from searchkit.analysis import normalize, segment
 from searchkit.segments import BLOCK
 from tests.conftest import write_post
 
@@ -77,11 +78,17 @@ def test_ranking_reads_term_counts_from_every_block(block_archive):
     res = ix.search("市民", limit=10 * POSTS, snippets=False, tags=["t3"])
     expected = {name for name, (body, _, t) in posts.items() if "市民" in body and t == "t3"}
     assert {Path(h.path).name for h in res.hits} == expected
-    # more occurrences in a body of the same length never rank lower: the
-    # best hit has the highest count among the shortest bodies holding it
-    counts = {Path(h.path).name: posts[Path(h.path).name][0].count("市民") for h in res.hits}
-    assert all(h.score > 0 for h in res.hits)
-    assert counts[Path(res.hits[0].path).name] >= 1
+    # BM25 grows with the word's count and shrinks with the body's length in
+    # words: a post with at least the count of another and at most its length
+    # never scores lower (so every post's count was read from its block)
+    counts = {h.path: posts[Path(h.path).name][0].count("市民") for h in res.hits}
+    words = {h.path: len(segment(normalize(posts[Path(h.path).name][0]))) for h in res.hits}
+    scores = {h.path: h.score for h in res.hits}
+    assert len(set(counts.values())) > 1
+    for a in scores:
+        for b in scores:
+            if counts[a] >= counts[b] and words[a] <= words[b]:
+                assert scores[a] >= scores[b], (a, b)
 
 
 def test_every_single_document_is_found_among_blocks(block_archive, alignment):
