@@ -16,7 +16,7 @@ body matches.
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 import math
 import sys
 from array import array
@@ -100,10 +100,11 @@ class Evaluator:
     def date_docs(self, start: Any, end: Any, within: set[int] | None = None) -> set[int]:
         lo = int(start.timestamp()) if start else NO_DATE + 1
         hi = int(end.timestamp()) if end else 2**62
-        dates = self.columns.dates
         if within is not None:
+            dates = self.columns.dates
             return {d for d in within if lo <= dates[d] <= hi}
-        found = {d for d, v in enumerate(dates) if lo <= v <= hi}
+        ordered, docs = self.columns.by_date
+        found = set(docs[bisect_left(ordered, lo):bisect_right(ordered, hi)])
         return found - self.columns.deleted
 
     def all_docs(self) -> set[int]:
@@ -305,6 +306,13 @@ class IndexColumns:
                 column = leaf.column_reader("date", translate=True)
                 dates.extend(numeric_column(leaf, column, leaf.doc_count_all(), NO_DATE))
         return dates
+
+    @cached_property
+    def by_date(self) -> tuple[list[int], list[int]]:
+        """The dates in ascending order and the documents in that order (a
+        date range is a slice of the second)."""
+        docs = sorted(range(len(self.dates)), key=self.dates.__getitem__)
+        return [self.dates[d] for d in docs], docs
 
     @cached_property
     def key_column(self) -> Any:

@@ -106,6 +106,20 @@ class LeanLeafMatcher(W3LeafMatcher):
         else:
             super()._read_values()
 
+    def values_at(self, at: list[int]) -> list[Any]:
+        """The values of the postings at indexes `at` (ascending) of this
+        block, decoding only those."""
+        if self._values is None:
+            if self._data is None:
+                self._read_data()
+            values = self._data[2]
+            if isinstance(values, list):
+                joined, lens = values
+                ends = list(accumulate(map(ord, lens), initial=0))
+                return [joined[ends[i]:ends[i + 1]] for i in at]
+            self._read_values()
+        return [self._values[i] for i in at]
+
 
 class LeanCodec(W3Codec):
     """Whoosh's W3 codec with the lean posting blocks above, lean term

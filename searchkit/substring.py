@@ -13,9 +13,9 @@ by block, and checks bigram positions itself:
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
-from itertools import accumulate
+from itertools import accumulate, repeat
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -29,6 +29,7 @@ from .schema import CHAR_FIELDS, UNIGRAM_FIELDS
 
 _TERMS: WeakKeyDictionary[Any, dict[tuple[str, Any], Any]] = WeakKeyDictionary()
 TERM_CACHE = 200_000  # term infos kept per segment reader
+FEW = 8  # a block's wanted postings are looked up one by one below 1/FEW of it
 
 
 def term_info(reader: Any, fieldname: str, term: Any) -> Any:
@@ -77,7 +78,8 @@ def _walk_blocks(matcher: Any, wanted: list[int] | None, what: str | None) -> di
     postings of `matcher`, limited to `wanted` docs (sorted).
 
     Blocks whose id range holds no wanted document are skipped without
-    being decompressed (see `_wanted_blocks`).
+    being decompressed (see `_wanted_blocks`); in a block that holds a few
+    wanted documents only their values are decoded.
     """
     out: dict[int, Any] = {}
     if isinstance(matcher, ListMatcher):  # postings inlined in the term table
@@ -85,25 +87,61 @@ def _walk_blocks(matcher: Any, wanted: list[int] | None, what: str | None) -> di
         if what == "weights" and not extra:
             extra = [1.0] * len(matcher._ids)
         out = dict(zip(matcher._ids, extra)) if extra else dict.fromkeys(matcher._ids)
-        matcher = NullMatcher()
+        if wanted is not None:
+            out = {d: out[d] for d in wanted if d in out}
+        return out
+    lo = 0
     for block in _wanted_blocks(matcher, wanted):
         if block._ids is None:
             block._read_ids()
         ids = block._ids
+        if wanted is None:
+            here = None
+        else:
+            lo = bisect_left(wanted, ids[0], lo)
+            hi = bisect_right(wanted, ids[-1], lo)
+            here = wanted[lo:hi]
+            lo = hi
+        if here is not None and len(here) * FEW < len(ids):
+            at = [i for i, d in zip(map(bisect_left, repeat(ids), here), here)
+                  if i < len(ids) and ids[i] == d]
+            if what == "values":
+                out.update(zip([ids[i] for i in at], _values_at(block, at)))
+            elif what == "weights":
+                if block._weights is None:
+                    block._read_weights()
+                weights = block._weights
+                out.update((ids[i], weights[i]) for i in at)
+            else:
+                out.update(dict.fromkeys([ids[i] for i in at]))
+            continue
         if what == "values":
             if block._values is None:
                 block._read_values()
-            out.update(zip(ids, block._values))
+            found = zip(ids, block._values)
         elif what == "weights":
             if block._weights is None:
                 block._read_weights()
-            out.update(zip(ids, block._weights))
+            found = zip(ids, block._weights)
         else:
-            out.update(dict.fromkeys(ids))
-    if wanted is not None:
-        wanted_set = set(wanted)
-        out = {d: v for d, v in out.items() if d in wanted_set}
+            found = zip(ids, repeat(None))
+        if here is None:
+            out.update(found)
+        else:
+            keep = set(here)
+            out.update(item for item in found if item[0] in keep)
     return out
+
+
+def _values_at(block: Any, at: list[int]) -> list[Any]:
+    """The values of a block's postings at indexes `at`, decoding only those
+    (see `LeanLeafMatcher.values_at`)."""
+    values_at = getattr(block, "values_at", None)
+    if values_at is not None:
+        return values_at(at)
+    if block._values is None:
+        block._read_values()
+    return [block._values[i] for i in at]
 
 
 def _wanted_blocks(matcher: Any, wanted: list[int] | None) -> Iterator[Any]:

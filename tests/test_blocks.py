@@ -103,12 +103,19 @@ def test_every_single_document_is_found_among_blocks(block_archive, alignment):
             ids, weights = raw_postings(leaf, "bw", "香港", with_weights=True)
             lists += len(ids) > BLOCK
             bigram = set(raw_postings(leaf, "bc", "香港")[0])
+            phrase = segment_docs(leaf, "b", "香港新聞")  # > BLOCK posts in all (see above)
             for d in range(leaf.doc_count_all()):
                 assert segment_docs(leaf, "b", "香港", [d]) == ({d} & bigram)
-                assert segment_docs(leaf, "b", "香港新聞", [d]) <= {d}
+                assert segment_docs(leaf, "b", "香港新聞", [d]) == ({d} & phrase)
             assert weights_of(leaf, "bw", "香港", ids) == dict(zip(ids, weights))
             for d, w in zip(ids, weights):
                 assert weights_of(leaf, "bw", "香港", [d]) == {d: w}
+            # a few wanted documents of a block, and most of them
+            for step in (3, 11, 40):
+                some = list(range(0, leaf.doc_count_all(), step))
+                assert segment_docs(leaf, "b", "香港新聞", some) == phrase & set(some)
+                assert weights_of(leaf, "bw", "香港", some) == {
+                    d: w for d, w in zip(ids, weights) if d in set(some)}
         return lists
 
     assert ix.read(check) > 0
