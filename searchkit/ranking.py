@@ -30,7 +30,8 @@ from . import querylang as ql
 from .analysis import cut_words, normalize, normalize_label, segment
 from .errors import QuerySyntaxError
 from .schema import NO_DATE, TITLE_WORD_BOOST, WORD_FIELDS
-from .substring import doc_frequency, raw_postings, segment_docs, term_info, weights_of
+from .substring import (doc_frequency, first_start, raw_postings, segment_docs, term_info,
+                        weights_of)
 
 EXACT_BONUS = 1000.0
 TITLE_BONUS = 100.0
@@ -109,6 +110,20 @@ class Evaluator:
 
     def all_docs(self) -> set[int]:
         return set(self.columns.live)
+
+    def first_in_body(self, doc: int, needles: Iterable[str]) -> int | None:
+        """Where the first of `needles` (normalized strings) starts in the
+        post's normalized body, from the index's bigram positions; -1 when
+        none occurs; None when the index cannot tell (a one-character
+        needle has no positions)."""
+        needles = set(needles)
+        if not needles or min(map(len, needles)) < 2:
+            return None
+        for leaf, base in self.leaves:
+            if base <= doc < base + leaf.doc_count_all():
+                starts = [first_start(leaf, "b", n, doc - base) for n in needles]
+                return min((p for p in starts if p is not None), default=-1)
+        return None
 
     # ---------------------------------------------------------- the tree
 

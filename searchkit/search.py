@@ -258,7 +258,7 @@ class Index:
         else:
             page = [(d, s, 0) for d, s in ranked[opt.offset:wanted]]
         strings = scoring.strings if opt.snippets else None
-        hits = [self._hit(searcher, d, s, strings, copies=n) for d, s, n in page]
+        hits = [self._hit(searcher, d, s, strings, evaluator, copies=n) for d, s, n in page]
         counts = {}
         if opt.facets:
             if self._facet_tables is None or self._facet_tables.reader is not searcher.reader():
@@ -271,13 +271,17 @@ class Index:
                              facets=counts)
 
     def _hit(self, searcher: Any, docnum: int, score: float, strings: list[str] | None,
-             **extra: Any) -> Hit:
+             evaluator: Evaluator | None = None, **extra: Any) -> Hit:
         stored = searcher.stored_fields(docnum)
         meta = stored["meta"]
         snippet, spans = "", ()
         if strings is not None:
             body = stored["body"]
-            snippet, spans = make_snippet(body, strings)
+            locate = None
+            if evaluator is not None:
+                def locate() -> int | None:
+                    return evaluator.first_in_body(docnum, strings)
+            snippet, spans = make_snippet(body, strings, locate=locate)
         date = datetime.fromisoformat(meta["date"]) if meta.get("date") else None
         return Hit(path=meta["path"], title=meta["title"], date=date, tags=tuple(meta["tags"]),
                    categories=tuple(meta["categories"]), author=meta["author"], url=meta["url"],

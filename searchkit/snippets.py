@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left
+from collections.abc import Callable
 from functools import lru_cache
 
-from .analysis import fold
+from .analysis import _SURROGATES, _nfkc, fold
 
 WIDTH = 120
 _OTHER_SPACE = re.compile(r"[^\S ]")
@@ -19,6 +20,10 @@ PREFIX = 400  # characters (to a line end) folded next
 # OpenCC converts by longest dictionary match (its longest t2s phrase is
 # 10 characters) and NFKC composes only a character's combining marks.
 FOLD_REACH = 16
+LINE_REACH = 1000  # characters of a line folded before a located window, at most
+# what normalization drops or shrinks: control characters and whitespace runs
+_DROPPED = re.compile(r"[\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def fold_with_map(text: str) -> tuple[str, list[int] | None]:
@@ -73,11 +78,15 @@ def _spaces_to_blank(text: str) -> str:
     return _OTHER_SPACE.sub(" ", text)
 
 
-def make_snippet(text: str, needles: list[str], width: int = WIDTH) -> tuple[str, tuple[tuple[int, int], ...]]:
+def make_snippet(text: str, needles: list[str], width: int = WIDTH,
+                 locate: Callable[[], int | None] | None = None) -> tuple[str, tuple[tuple[int, int], ...]]:
     """A window of `text` around the first needle and the needles' spans in it.
 
     Needles are normalized query strings; matching is done on the folded
     text so that Traditional/Simplified, width and case do not matter.
+    `locate`, when given, tells where the first needle starts in the
+    normalized text (-1: nowhere; None: unknown), as the index's positions
+    do: a late first match is then found without folding all before it.
     """
     if not text:
         return "", ()
@@ -92,6 +101,10 @@ def make_snippet(text: str, needles: list[str], width: int = WIDTH) -> tuple[str
         starts = [i for i in map(folded.find, needles) if i >= 0]
         if starts and _owner(owners, min(starts), QUICK) + width + longest + FOLD_REACH < QUICK:
             return _window(text, folded, owners, needles, width)
+        if locate is not None and longest < width // 2:
+            found = _located(text, needles, width, locate())
+            if found is not None:
+                return found
     # Otherwise fold a longer start, cut at a line end (folding never crosses
     # one), and fold more, a piece at a time, while it does not hold the window.
     folded, owners = "", None
@@ -127,25 +140,93 @@ def _owner(owners: list[int] | None, i: int, end: int) -> int:
     return owners[i] if i < len(owners) else end
 
 
-def _window(text: str, folded: str, owners: list[int] | None, needles: list[str],
-            width: int) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """The snippet of `text` given its (start) `folded` and the map back."""
-    def original(i: int) -> int:
-        return _owner(owners, i, len(text))
+def _located(text: str, needles: list[str], width: int,
+             first: int | None) -> tuple[str, tuple[tuple[int, int], ...]] | None:
+    """The snippet around the first match, given where it starts in the
+    normalized text (-1: no match): only the window's lines are folded.
+    None when that position does not lead to a match (folding changed
+    lengths before it): the caller folds from the start instead."""
+    if first is None:
+        return None
+    if first < 0:
+        end = min(len(text), width + FOLD_REACH)
+        folded, owners = fold_with_map(text[:end])
+        return _window(text, _spaces_to_blank(folded), owners, needles, width, first=0)
+    at = _original_offset(text, first)
+    if at is None or not _folds_to_same_length(text[:at]):
+        return None
+    lo = max(0, at - width // 3)
+    hi = min(len(text), lo + width)
+    lo = max(0, min(lo, hi - width))
+    start = text.rfind("\n", 0, lo) + 1  # folding never crosses a line end
+    end = min(len(text), hi + FOLD_REACH)
+    if lo - start > LINE_REACH:
+        return None
+    folded, owners = fold_with_map(text[start:end])
+    folded = _spaces_to_blank(folded)
+    i = at - start if owners is None else bisect_left(owners, at - start)
+    if owners is not None and (i >= len(owners) or owners[i] != at - start):
+        return None
+    if not any(folded.startswith(needle, i) for needle in needles if needle):
+        return None
+    return _window(text, folded, owners, needles, width, base=start, first=at)
 
-    starts = [i for i in map(folded.find, needles) if i >= 0]
-    first = original(min(starts)) if starts else 0
+
+def _folds_to_same_length(text: str) -> bool:
+    """Does `fold` keep the length of `text`?  Its NFKC and case folding
+    are checked; OpenCC's t2s conversion is taken to keep lengths (it kept
+    every line of the dev corpus's posts; if it did not, the located
+    window would almost surely not hold the needle and is not used)."""
+    if _SURROGATES.search(text):
+        text = _SURROGATES.sub("\ufffd", text)
+    compatible = _nfkc(text)
+    if len(compatible) != len(text):
+        return False
+    folded = compatible.casefold()
+    return folded == compatible or len(_nfkc(folded)) == len(text)
+
+
+def _original_offset(text: str, position: int) -> int | None:
+    """The index in `text` of normalized character `position`, if folding
+    keeps the text's length (`normalize` then only drops control
+    characters, makes each whitespace run one space and strips the ends)."""
+    removed = 0
+    for run in _DROPPED.finditer(text):
+        start, end = run.span()
+        if start - removed > position:
+            break
+        kept = 1 if start and _CONTROLS.sub("", run.group()) else 0
+        if kept and start - removed == position:
+            return None  # a space: no needle starts there
+        removed += end - start - kept
+    at = position + removed
+    return at if at < len(text) else None
+
+
+def _window(text: str, folded: str, owners: list[int] | None, needles: list[str],
+            width: int, base: int = 0,
+            first: int | None = None) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The snippet of `text` given `folded`, the folding of text[base:…]
+    (of its start when base is 0), and the map back.  `first`: the
+    original index of the first match, when known."""
+    def original(i: int) -> int:
+        return base + _owner(owners, i, len(text) - base)
+
+    if first is None:
+        starts = [i for i in map(folded.find, needles) if i >= 0]
+        first = original(min(starts)) if starts else 0
     lo = max(0, first - width // 3)
     hi = min(len(text), lo + width)
     lo = max(0, min(lo, hi - width))
-    # matches ending in the window end before the first folded character
-    # that comes from text[hi:]; none start before `lo`
-    stop = hi if owners is None else bisect_left(owners, hi)
+    # matches starting in the window and ending before the first folded
+    # character that comes from text[hi:] (none start before the first)
+    begin = lo - base if owners is None else bisect_left(owners, lo - base)
+    stop = hi - base if owners is None else bisect_left(owners, hi - base)
     found: list[tuple[int, int]] = []
     for needle in sorted(set(needles), key=len, reverse=True):
         if not needle:
             continue
-        start = folded.find(needle, 0, stop)
+        start = folded.find(needle, begin, stop)
         while start >= 0:
             found.append((original(start) - lo, original(start + len(needle) - 1) + 1 - lo))
             start = folded.find(needle, start + len(needle), stop)

@@ -148,7 +148,22 @@ def _wanted_blocks(matcher: Any, wanted: list[int] | None) -> Iterator[Any]:
     """`matcher` at each of its posting blocks that can hold a `wanted`
     document (sorted; every block when None).  A block's last id is in its
     header and its ids follow the previous block's last, so skipping a
-    block never decodes it."""
+    block never decodes it; for a few wanted documents of a long list the
+    blocks are found in the list's block table (see `_block_table`)."""
+    if wanted is not None and not matcher._lastblock:
+        offsets, last_ids = _block_table(matcher)
+        if len(wanted) <= JUMP * len(last_ids):
+            block = -1
+            for doc in wanted:
+                if block >= 0 and doc <= last_ids[block]:
+                    continue  # in the block just yielded
+                block = bisect_left(last_ids, doc, block + 1)
+                if block == len(last_ids):
+                    return
+                _go_to_block(matcher, offsets[block])
+                yield matcher
+            return
+        _go_to_block(matcher, offsets[0])
     after = 0  # every id of the current block is at least this
     i = 0
     while matcher.is_active():
@@ -167,6 +182,33 @@ def _wanted_blocks(matcher: Any, wanted: list[int] | None) -> Iterator[Any]:
         if matcher._lastblock:
             return
         matcher._next_block()
+
+
+_BLOCK_TABLES: WeakKeyDictionary[Any, dict[int, tuple[list[int], list[int]]]] = WeakKeyDictionary()
+JUMP = 8  # wanted documents per block up to which blocks are looked up, not walked
+
+
+def _go_to_block(matcher: Any, offset: int) -> None:
+    matcher._lastblock = matcher._atend = False  # Whoosh's _goto only ever sets them
+    matcher._goto(offset)
+
+
+def _block_table(matcher: Any) -> tuple[list[int], list[int]]:
+    """(file offset, last id) of each block of the posting list `matcher`
+    reads (standing at its first block), read once per list from the
+    block headers and kept while the postings file is open."""
+    tables = _BLOCK_TABLES.get(matcher._postfile)
+    if tables is None:
+        tables = _BLOCK_TABLES[matcher._postfile] = {}
+    table = tables.get(matcher._startoffset)
+    if table is None:
+        offsets, last_ids = [matcher._baseoffset], [matcher.block_max_id()]
+        while not matcher._lastblock:
+            offsets.append(matcher._nextoffset)
+            matcher._next_block()
+            last_ids.append(matcher.block_max_id())
+        table = tables[matcher._startoffset] = (offsets, last_ids)
+    return table
 
 
 def weights_of(reader: Any, fieldname: str, term: Any, wanted: list[int]) -> dict[int, float]:
@@ -253,6 +295,28 @@ def segment_docs(reader: Any, part: str, text: str, within: list[int] | None = N
     if not need_positions:
         return docs
     return {d for d in docs if _aligned(d, order, cover, found)}
+
+
+def first_start(reader: Any, part: str, text: str, doc: int) -> int | None:
+    """Where `text` (two characters or more) first starts in the normalized
+    `part` of one document of a segment (local number `doc`); None when it
+    does not occur there."""
+    fieldname = CHAR_FIELDS[part]
+    cover = _cover(text)
+    if any(term_info(reader, fieldname, gram) is None for gram in cover):
+        return None
+    found: dict[str, dict[int, Any]] = {}
+    for gram in cover:
+        matcher, deleted = _raw_matcher(reader, fieldname, gram)
+        postings = _walk_blocks(matcher, [doc], "values")
+        if doc not in postings or doc in deleted:
+            return None
+        found[gram] = postings
+    pairs = [(found[g][doc], off) for g in cover for off in cover[g]]
+    starts = set(_starts(*pairs[0]))
+    for data, off in pairs[1:]:
+        starts.intersection_update(_starts(data, off))
+    return min(starts, default=None)
 
 
 def _aligned(doc: int, order: list[str], cover: dict[str, list[int]],

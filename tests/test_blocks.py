@@ -110,8 +110,8 @@ def test_every_single_document_is_found_among_blocks(block_archive, alignment):
             assert weights_of(leaf, "bw", "香港", ids) == dict(zip(ids, weights))
             for d, w in zip(ids, weights):
                 assert weights_of(leaf, "bw", "香港", [d]) == {d: w}
-            # a few wanted documents of a block, and most of them
-            for step in (3, 11, 40):
+            # a few wanted documents of each block (looked up or walked), and most
+            for step in (3, 11, 40, 150):
                 some = list(range(0, leaf.doc_count_all(), step))
                 assert segment_docs(leaf, "b", "香港新聞", some) == phrase & set(some)
                 assert weights_of(leaf, "bw", "香港", some) == {
@@ -136,3 +136,27 @@ def test_numpy_ranking_gives_the_same_scores(block_archive, monkeypatch, query):
     assert per_document and per_document == ranked(1)
     res = ix.search(query, limit=7, snippets=False)  # the best 7 by numpy's top()
     assert [(h.path, h.score) for h in res.hits] == per_document[:7]
+
+
+def test_first_position_of_a_phrase_in_every_body(block_archive):
+    # the index's positions give where snippets start: for every post, the
+    # first occurrence in its normalized body (-1: none)
+    from searchkit.ranking import Evaluator
+
+    ix, posts = block_archive
+    needles = ["香港新聞", "議會交", "新聞"]
+
+    def check(searcher):
+        evaluator = Evaluator(searcher, ix.columns(searcher), 1.0)
+        keys = ix.columns(searcher).keys
+        checked = 0
+        for doc in sorted(ix.columns(searcher).live):
+            body = normalize(posts[Path(keys[doc]).name][0])
+            expected = min((i for i in map(body.find, needles) if i >= 0), default=-1)
+            assert evaluator.first_in_body(doc, needles) == expected
+            assert evaluator.first_in_body(doc, ["交通交"]) == body.find("交通交")
+            checked += 1
+        assert evaluator.first_in_body(0, ["香港", "港"]) is None  # one character: no positions
+        return checked
+
+    assert ix.read(check) == POSTS

@@ -45,3 +45,67 @@ def test_only_matches_inside_the_window_are_marked():
     snippet, spans = make_snippet(text, ["香港"], width=40)
     assert [snippet[s:e] for s, e in spans] == ["香港"]
     assert len(snippet) <= 41
+
+
+def brute_first(text: str, needles: list[str]) -> int:
+    """Where the first needle starts in the normalized text (-1: nowhere),
+    as the index's positions tell."""
+    norm = normalize(text)
+    return min((i for i in map(norm.find, needles) if i >= 0), default=-1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(st.sampled_from(PIECES + ["\n\n", "  ", "\x01", "香港"]), min_size=1,
+                     max_size=300).map("".join),
+       picks=st.lists(st.tuples(st.integers(0, 299), st.integers(2, 4)), min_size=1, max_size=3),
+       quick=st.integers(1, 60), width=st.integers(4, 30), reach=st.integers(0, 200))
+def test_located_window_gives_the_whole_text_snippet(text, picks, quick, width, reach):
+    # the first match's position in the normalized text (from the index)
+    # leads to the same snippet as folding the whole post
+    needles = [n for n in (normalize(text[i:i + k]) for i, k in picks) if len(n) >= 2] or ["香港"]
+    calls = []
+
+    def locate() -> int:
+        calls.append(1)
+        return brute_first(text, needles)
+
+    with mock.patch.object(snippets, "QUICK", quick), mock.patch.object(snippets, "LINE_REACH", reach):
+        assert make_snippet(text, needles, width, locate=locate) == whole_text_snippet(text, needles, width)
+
+
+def test_a_late_match_is_found_from_its_position():
+    text = "甲乙\n" * 400 + "丙 丁  戊" + "國家安全" + "己" * 300
+    folded_lengths = []
+    real_fold = snippets.fold_with_map
+
+    def counting(part: str):
+        folded_lengths.append(len(part))
+        return real_fold(part)
+
+    with mock.patch.object(snippets, "fold_with_map", counting):
+        snippet, spans = make_snippet(text, ["国家安全"], locate=lambda: brute_first(text, ["国家安全"]))
+    assert [snippet[s:e] for s, e in spans] == ["國家安全"]
+    assert sum(folded_lengths) < 500  # the first QUICK characters and the window's line
+    assert (snippet, spans) == whole_text_snippet(text, ["国家安全"], snippets.WIDTH)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(st.sampled_from([*"國国家安全香港AaＡ1１ \n\t\x01", "\n\n", "  "]), min_size=1,
+                     max_size=120).map("".join))
+def test_normalized_positions_map_back_to_the_text(text):
+    norm = normalize(text)
+    for p, ch in enumerate(norm):
+        if ch == " ":
+            continue
+        at = snippets._original_offset(text, p)
+        assert at is not None and not text[at].isspace()
+        # the text before `at` normalizes to the p characters before it
+        assert len(normalize(text[:at] + "一")) == p + 1
+
+
+def test_a_fold_that_changes_lengths_before_the_match_is_not_trusted():
+    # "…" folds to "...": the normalized position of the first 香港 (330)
+    # is not its index in the text (210), and the text holds 香港 at 330 too
+    text = "…" * 60 + "甲" * 150 + "香港" + "乙香港" * 100
+    located = make_snippet(text, ["香港"], 20, locate=lambda: brute_first(text, ["香港"]))
+    assert located == whole_text_snippet(text, ["香港"], 20)
