@@ -23,7 +23,7 @@ import unicodedata
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
-from itertools import accumulate
+from itertools import accumulate, compress
 from typing import Any
 from dataclasses import dataclass
 
@@ -224,11 +224,12 @@ def frequency(value: str) -> int:
     return len(value) - value.count(ESCAPE_CHAR) if ESCAPE_CHAR in value else len(value)
 
 
-def group_positions(keys: Iterable[str]) -> dict[str, list[int]]:
-    """Each distinct key with the positions (0, 1, 2, …) where it occurs."""
+def group_positions(keys: Iterable[str], positions: Iterable[int] | None = None) -> dict[str, list[int]]:
+    """Each distinct key with the positions (0, 1, 2, …, or those given
+    alongside the keys) where it occurs."""
     out: dict[str, list[int]] = {}
     get = out.get
-    for i, key in enumerate(keys):
+    for i, key in zip(positions, keys) if positions is not None else enumerate(keys):
         found = get(key)
         if found is None:
             out[key] = [i]
@@ -261,8 +262,27 @@ class FieldPostings:
     length: int
 
 
-def positional_postings(groups: dict[str, list[int]], length: int) -> FieldPostings:
-    return FieldPostings({t: encode_positions(p) for t, p in groups.items()}, length)
+def encoded_bigrams(text: str) -> dict[str, str]:
+    """Each adjacent character pair of `text` with its start positions
+    encoded (`encode_positions` of `bigram_positions`), in order of first
+    occurrence.
+
+    Most pairs occur once in a post: their encoding is their position as
+    one code point, taken for all pairs at once; only the pairs that occur
+    again are grouped position by position."""
+    grams = list(map(operator.add, text[:-1], text[1:]))
+    count = len(grams)
+    if count >= ESCAPE:
+        return {t: encode_positions(p) for t, p in bigram_positions(text).items()}
+    out = dict(zip(grams, map(chr, range(count))))  # right for pairs found once
+    if len(out) == count:
+        return out
+    again = {gram for gram, n in Counter(grams).items() if n > 1}
+    groups = group_positions(compress(grams, map(again.__contains__, grams)),
+                             compress(range(count), map(again.__contains__, grams)))
+    for gram, positions in groups.items():
+        out[gram] = "".join(map(chr, map(operator.sub, positions, [0] + positions[:-1])))
+    return out
 
 
 def analyze_text(text: str, prefix: str) -> dict[str, FieldPostings]:
@@ -299,7 +319,7 @@ def analyze_normalized(norm: str, prefix: str) -> dict[str, FieldPostings]:
     chars = dict.fromkeys(norm, "")
     chars.pop(" ", None)
     return {
-        prefix + "c": positional_postings(bigram_positions(norm), len(norm)),
+        prefix + "c": FieldPostings(encoded_bigrams(norm), len(norm)),
         prefix + "u": FieldPostings(chars, len(chars)),
         prefix + "w": FieldPostings(word_counts(words), len(words)),
     }

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searchkit.analysis import (analyze_text, bigram_positions, decode_positions,
+from searchkit.analysis import (analyze_text, bigram_positions, decode_positions, encoded_bigrams,
                                 encode_positions, fold, frequency, normalize, segment)
 from searchkit.documents import Problem
 from searchkit.sources import discover, read_article
@@ -79,6 +79,15 @@ def test_bigram_offsets_slice_back_to_the_bigram(text: str) -> None:
     for gram, positions in bigram_positions(norm).items():
         for pos in positions:
             assert norm[pos:pos + 2] == gram
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from("香港新聞港香 a"), max_size=60).map("".join))
+def test_encoded_bigrams_equal_encoded_positions(text: str) -> None:
+    # the shortcut for pairs found once gives what encoding every pair's
+    # positions gives, in the same order
+    expected = {gram: encode_positions(p) for gram, p in bigram_positions(text).items()}
+    assert list(encoded_bigrams(text).items()) == list(expected.items())
 
 
 def _sample_bodies() -> list[str]:
