@@ -30,12 +30,13 @@ from . import querylang as ql
 from .analysis import cut_words, normalize, normalize_label, segment
 from .errors import QuerySyntaxError
 from .schema import NO_DATE, TITLE_WORD_BOOST, WORD_FIELDS
-from .substring import (doc_frequency, first_start, raw_postings, segment_docs, term_info,
+from .substring import (_cover, doc_frequency, first_start, raw_postings, segment_docs, term_info,
                         weights_of)
 
 EXACT_BONUS = 1000.0
 TITLE_BONUS = 100.0
 K1, B = 1.2, 0.75
+LOCATE_LISTS = 3  # posting lists read at most to locate a snippet's first match
 PARTS = {None: ("t", "b"), "title": ("t",), "body": ("b",)}
 
 
@@ -119,6 +120,10 @@ class Evaluator:
         needles = set(needles)
         if not needles or min(map(len, needles)) < 2:
             return None
+        # where a needle starts, any needle it starts with starts too
+        needles = {n for n in needles if not any(m != n and n.startswith(m) for m in needles)}
+        if sum(len(_cover(n)) for n in needles) > LOCATE_LISTS:
+            return None  # reading that many posting blocks costs more than folding
         for leaf, base in self.leaves:
             if base <= doc < base + leaf.doc_count_all():
                 starts = [first_start(leaf, "b", n, doc - base) for n in needles]

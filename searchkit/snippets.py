@@ -8,6 +8,7 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable
 from functools import lru_cache
+from itertools import repeat
 
 from .analysis import _SURROGATES, _nfkc, fold
 
@@ -21,6 +22,13 @@ PREFIX = 400  # characters (to a line end) folded next
 # 10 characters) and NFKC composes only a character's combining marks.
 FOLD_REACH = 16
 LINE_REACH = 1000  # characters of a line folded before a located window, at most
+_CUTS = "\n。，、！？；："
+# characters whose NFKC and case folding is one character whatever their
+# neighbours (tests/test_snippets.py checks each): ASCII, the no-break
+# space, middle dot, dash and quotes, CJK punctuation and brackets, the
+# unified ideographs and full-width ASCII
+_KEEPS_LENGTH = "\x00-\x7f\xa0\xb7\u2014\u2018\u2019\u201c\u201d\u3000-\u3002\u3008-\u3011\u4e00-\u9fff\uff01-\uff5e"
+_MAY_CHANGE_LENGTH = re.compile(f"[^{_KEEPS_LENGTH}]")
 # what normalization drops or shrinks: control characters and whitespace runs
 _DROPPED = re.compile(r"[\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -158,10 +166,12 @@ def _located(text: str, needles: list[str], width: int,
     lo = max(0, at - width // 3)
     hi = min(len(text), lo + width)
     lo = max(0, min(lo, hi - width))
-    start = text.rfind("\n", 0, lo) + 1  # folding never crosses a line end
-    end = min(len(text), hi + FOLD_REACH)
-    if lo - start > LINE_REACH:
+    # fold from the last line end or sentence mark before the window:
+    # folding never crosses one (no OpenCC phrase holds one)
+    start = max(map(text.rfind, _CUTS, repeat(max(0, lo - LINE_REACH)), repeat(lo))) + 1
+    if start == 0 and lo > LINE_REACH:
         return None
+    end = min(len(text), hi + FOLD_REACH)
     folded, owners = fold_with_map(text[start:end])
     folded = _spaces_to_blank(folded)
     i = at - start if owners is None else bisect_left(owners, at - start)
@@ -177,6 +187,8 @@ def _folds_to_same_length(text: str) -> bool:
     are checked; OpenCC's t2s conversion is taken to keep lengths (it kept
     every line of the dev corpus's posts; if it did not, the located
     window would almost surely not hold the needle and is not used)."""
+    if not _MAY_CHANGE_LENGTH.search(text):
+        return True
     if _SURROGATES.search(text):
         text = _SURROGATES.sub("\ufffd", text)
     compatible = _nfkc(text)

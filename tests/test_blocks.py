@@ -138,11 +138,13 @@ def test_numpy_ranking_gives_the_same_scores(block_archive, monkeypatch, query):
     assert [(h.path, h.score) for h in res.hits] == per_document[:7]
 
 
-def test_first_position_of_a_phrase_in_every_body(block_archive):
+def test_first_position_of_a_phrase_in_every_body(block_archive, monkeypatch):
     # the index's positions give where snippets start: for every post, the
     # first occurrence in its normalized body (-1: none)
+    from searchkit import ranking
     from searchkit.ranking import Evaluator
 
+    monkeypatch.setattr(ranking, "LOCATE_LISTS", 10)
     ix, posts = block_archive
     needles = ["香港新聞", "議會交", "新聞"]
 
@@ -157,6 +159,9 @@ def test_first_position_of_a_phrase_in_every_body(block_archive):
             assert evaluator.first_in_body(doc, ["交通交"]) == body.find("交通交")
             checked += 1
         assert evaluator.first_in_body(0, ["香港", "港"]) is None  # one character: no positions
+        monkeypatch.setattr(ranking, "LOCATE_LISTS", 4)  # more lists than that: not worth it
+        assert evaluator.first_in_body(0, needles) is None
+        assert evaluator.first_in_body(0, ["香港新聞", "新聞", "香港"]) is not None  # 香港 starts 香港新聞
         return checked
 
     assert ix.read(check) == POSTS
