@@ -55,7 +55,7 @@ def brute_first(text: str, needles: list[str]) -> int:
 
 
 @settings(max_examples=300, deadline=None)
-@given(text=st.lists(st.sampled_from(PIECES + ["\n\n", "  ", "\x01", "香港"]), min_size=1,
+@given(text=st.lists(st.sampled_from(PIECES + ["\n\n", "  ", "\x01", "香港", "，", "。"]), min_size=1,
                      max_size=300).map("".join),
        picks=st.lists(st.tuples(st.integers(0, 299), st.integers(2, 4)), min_size=1, max_size=3),
        quick=st.integers(1, 60), width=st.integers(4, 30), reach=st.integers(0, 200))
