@@ -24,10 +24,13 @@ FOLD_REACH = 16
 LINE_REACH = 1000  # characters of a line folded before a located window, at most
 _CUTS = "\n。，、！？；："
 # characters whose NFKC and case folding is one character whatever their
-# neighbours (tests/test_snippets.py checks each): ASCII, the no-break
-# space, middle dot, dash and quotes, CJK punctuation and brackets, the
-# unified ideographs and full-width ASCII
-_KEEPS_LENGTH = "\x00-\x7f\xa0\xb7\u2014\u2018\u2019\u201c\u201d\u3000-\u3002\u3008-\u3011\u4e00-\u9fff\uff01-\uff5e"
+# neighbours (tests/test_snippets.py checks each): ASCII, Latin-1 letters
+# but ß, common punctuation, the midline ellipsis, arrows and box drawing, CJK punctuation and
+# brackets, the katakana middle dot, the ideographs (with extensions A-B),
+# full-width ASCII and emoji
+_KEEPS_LENGTH = ("\x00-\x7f\xa0\xb7\xc0-\xde\xe0-\xff\u2013\u2014\u2018\u2019\u201c\u201d"
+                 "\u2022\u2027\u22ef\u2190-\u2199\u2500-\u257f\u3000-\u3002\u3008-\u3011\u30fb\u30fc"
+                 "\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e\U00020000-\U0002a6df\U0001f300-\U0001faff")
 _MAY_CHANGE_LENGTH = re.compile(f"[^{_KEEPS_LENGTH}]")
 # what normalization drops or shrinks: control characters and whitespace runs
 _DROPPED = re.compile(r"[\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
