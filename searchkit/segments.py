@@ -54,23 +54,31 @@ class LeanPostingsWriter(W3PostingsWriter):
         ids = self._ids
         if self._byteids or not len(ids):
             return super()._mini_ids()
-        deltas = [ids[0]] + [b - a for a, b in zip(ids, ids[1:])]
+        deltas = [ids[0], *map(sub, ids[1:], ids)]
         if max(deltas) >= 0x110000:
             return super()._mini_ids()
         return [_pack_ints(deltas)]
 
     def _mini_weights(self) -> Any:
         weights = self._weights
-        if all(w == 1.0 for w in weights):
+        if weights.count(1.0) == len(weights):
             return None
-        if all(w.is_integer() and 0 <= w < 0x10FFFF for w in weights):
-            return [_pack_ints(int(w) for w in weights)]
+        try:
+            counts = list(map(int, weights))
+        except (OverflowError, ValueError):  # infinite or NaN
+            return super()._mini_weights()
+        if counts == list(weights) and min(counts) >= 0 and max(counts) < 0x10FFFF:
+            return [_pack_ints(counts)]
         return super()._mini_weights()
 
     def _mini_values(self) -> Any:
         values = self._values
-        if values and all(isinstance(v, str) for v in values):
-            return ["".join(values), _pack_ints(map(len, values))]
+        if values:
+            try:
+                joined = "".join(values)
+            except TypeError:  # bytes: Whoosh's own form
+                return super()._mini_values()
+            return [joined, _pack_ints(map(len, values))]
         return super()._mini_values()
 
 
