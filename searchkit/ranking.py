@@ -30,8 +30,8 @@ from . import querylang as ql
 from .analysis import cut_words, normalize, normalize_label, segment
 from .errors import QuerySyntaxError
 from .schema import NO_DATE, TITLE_WORD_BOOST, WORD_FIELDS
-from .substring import (_cover, doc_frequency, first_start, raw_postings, segment_docs, term_info,
-                        weights_of)
+from .substring import (covering_bigrams, doc_frequency, first_start, raw_postings, segment_docs,
+                        term_info, weights_of)
 
 EXACT_BONUS = 1000.0
 TITLE_BONUS = 100.0
@@ -122,7 +122,7 @@ class Evaluator:
             return None
         # where a needle starts, any needle it starts with starts too
         needles = {n for n in needles if not any(m != n and n.startswith(m) for m in needles)}
-        if sum(len(_cover(n)) for n in needles) > LOCATE_LISTS:
+        if sum(len(covering_bigrams(n)) for n in needles) > LOCATE_LISTS:
             return None  # reading that many posting blocks costs more than folding
         for leaf, base in self.leaves:
             if base <= doc < base + leaf.doc_count_all():

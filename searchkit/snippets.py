@@ -25,9 +25,9 @@ LINE_REACH = 1000  # characters of a line folded before a located window, at mos
 _CUTS = "\n。，、！？；："
 # characters whose NFKC and case folding is one character whatever their
 # neighbours (tests/test_snippets.py checks each): ASCII, Latin-1 letters
-# but ß, common punctuation, the midline ellipsis, arrows and box drawing, CJK punctuation and
-# brackets, the katakana middle dot, the ideographs (with extensions A-B),
-# full-width ASCII and emoji
+# but ß, common punctuation, the midline ellipsis, arrows, box drawing,
+# CJK punctuation and brackets, the katakana middle dot, the ideographs
+# (with extensions A-B), full-width ASCII and emoji
 _KEEPS_LENGTH = ("\x00-\x7f\xa0\xb7\xc0-\xde\xe0-\xff\u2013\u2014\u2018\u2019\u201c\u201d"
                  "\u2022\u2027\u22ef\u2190-\u2199\u2500-\u257f\u3000-\u3002\u3008-\u3011\u30fb\u30fc"
                  "\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e\U00020000-\U0002a6df\U0001f300-\U0001faff")
@@ -154,9 +154,10 @@ def _owner(owners: list[int] | None, i: int, end: int) -> int:
 def _located(text: str, needles: list[str], width: int,
              first: int | None) -> tuple[str, tuple[tuple[int, int], ...]] | None:
     """The snippet around the first match, given where it starts in the
-    normalized text (-1: no match): only the window's lines are folded.
-    None when that position does not lead to a match (folding changed
-    lengths before it): the caller folds from the start instead."""
+    normalized text (-1: no match): only the window, from the sentence it
+    starts in, is folded.  None when that position does not lead to a
+    match (folding changed lengths before it): the caller folds from the
+    start instead."""
     if first is None:
         return None
     if first < 0:

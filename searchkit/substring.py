@@ -246,7 +246,7 @@ def raw_postings(reader: Any, fieldname: str, term: Any,
     return ids, weights
 
 
-def _cover(text: str) -> dict[str, list[int]]:
+def covering_bigrams(text: str) -> dict[str, list[int]]:
     """Bigrams covering every character of `text`, with their offsets."""
     offsets = list(range(0, len(text) - 1, 2))
     if offsets[-1] != len(text) - 2:
@@ -271,7 +271,7 @@ def segment_docs(reader: Any, part: str, text: str, within: list[int] | None = N
             return set(_walk_blocks(matcher, within, None)) - deleted
         return set(raw_postings(reader, unigrams, text)[0])
     fieldname = CHAR_FIELDS[part]
-    cover = _cover(text)
+    cover = covering_bigrams(text)
     for gram in cover:
         if term_info(reader, fieldname, gram) is None:
             return set()
@@ -302,7 +302,7 @@ def first_start(reader: Any, part: str, text: str, doc: int) -> int | None:
     `part` of one document of a segment (local number `doc`); None when it
     does not occur there."""
     fieldname = CHAR_FIELDS[part]
-    cover = _cover(text)
+    cover = covering_bigrams(text)
     if any(term_info(reader, fieldname, gram) is None for gram in cover):
         return None
     found: dict[str, dict[int, Any]] = {}
