@@ -94,8 +94,9 @@ def _worker_main(job: _Job, tasks: Any, results: Any) -> None:
         results.put(("chunk", _analyse_chunk(box, ix, job, chunk, segments)))
         # The segment pool is millions of long-lived objects without
         # cycles: moved out of the collector's sight, the collections that
-        # the analysis's allocations trigger stop traversing it (~7% of the
-        # build's time).  Freed by reference counting as usual.
+        # the analysis's allocations trigger stop traversing it (they took
+        # 1.7 s of 26 s on a 3,162-post sample).  Freed by reference
+        # counting as usual.
         gc.freeze()
     last = box[0].finish()
     if last is not None:
