@@ -97,7 +97,8 @@ def segment(text: str) -> list[str]:
     Whitespace and punctuation-only pieces are dropped; Latin words and
     numbers stay tokens of their own.
     """
-    return [w for w in _jieba().cut_for_search(text) if _is_word(w)]
+    # most pieces are all letters or digits: str.isalnum says so at C speed
+    return [w for w in _jieba().cut_for_search(text) if w.isalnum() or _is_word(w)]
 
 
 def cut_words(text: str) -> list[str]:
