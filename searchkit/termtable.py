@@ -98,11 +98,11 @@ def _memory_map(dbfile: Any, length: int) -> mmap.mmap | None:
 
 
 def _common_prefix(a: bytes, b: bytes) -> int:
-    """How many leading bytes `a` and `b` share (the highest differing bit
-    of their XOR tells, without a Python loop over the bytes)."""
     n = min(len(a), len(b))
-    differ = int.from_bytes(a[:n], "big") ^ int.from_bytes(b[:n], "big")
-    return n - (differ.bit_length() + 7) // 8
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
 
 
 def _stored(numbers: array) -> bytes:
