@@ -273,32 +273,20 @@ class SegmentBuilder:
         positions (POSITIONS)."""
         field_pool = self._field_pool(name)
         get = field_pool.get
-        flat = 2 * INLINE
-        if kind == COUNTS:
-            for term, value in terms.items():
-                entry = get(term)
-                if entry is None:
-                    field_pool[term] = (docnum, value)
-                elif entry.__class__ is tuple:
-                    entry += (docnum, value)
-                    field_pool[term] = entry if len(entry) < flat else _arrays(entry, kind)
-                else:
-                    docs, counts = entry
-                    docs.append(docnum)
-                    counts.append(value)
-            return
         for term, value in terms.items():
             entry = get(term)
             if entry is None:
                 field_pool[term] = (docnum, value)
             elif entry.__class__ is tuple:
                 entry += (docnum, value)
-                field_pool[term] = entry if len(entry) < flat else _arrays(entry, kind)
+                field_pool[term] = entry if len(entry) < 2 * INLINE else _arrays(entry, kind)
+            elif kind == COUNTS:
+                entry[0].append(docnum)
+                entry[1].append(value)
             else:
-                docs, lengths, joined = entry
-                docs.append(docnum)
-                lengths.append(len(value))
-                joined.fromunicode(value)
+                entry[0].append(docnum)
+                entry[1].append(len(value))
+                entry[2].fromunicode(value)
 
     def finish(self) -> Any:
         """Write the postings, close the files and return the Whoosh segment
