@@ -346,10 +346,6 @@ def _inline_info(entry: tuple[Any, ...], kind: int, lengths: array | None) -> by
     pool tuple), as `_write_postings` + `LeanTermInfo.to_bytes` make it,
     without the postings writer's per-term set-up.  None when it needs the
     general path."""
-    if kind == POSITIONS and lengths is None and len(entry) == 2:  # one posting: most terms
-        doc, value = entry
-        if doc < 0x110000 and len(value) < 0x110000:
-            return _ONE_POSITIONS_HEAD + (chr(doc) + chr(len(value)) + value).encode("utf-8", "surrogatepass")
     step = 1 if kind == PRESENCE else 2
     docs = entry[::step]
     numbers = [docs[0], *map(sub, docs[1:], docs[:-1])]
@@ -375,9 +371,6 @@ def _inline_info(entry: tuple[Any, ...], kind: int, lengths: array | None) -> by
         low, high = 0, length_to_byte(0)
     text = "".join(map(chr, numbers)) + values
     return bytes((flags, low, high, len(docs))) + text.encode("utf-8", "surrogatepass")
-
-
-_ONE_POSITIONS_HEAD = bytes((LEAN | HAS_VALUES, 0, length_to_byte(0), 1))
 
 
 def _arrays(entry: Any, kind: int) -> list[Any]:
