@@ -146,46 +146,32 @@ def _values_at(block: Any, at: list[int]) -> list[Any]:
 
 def _wanted_blocks(matcher: Any, wanted: list[int] | None) -> Iterator[Any]:
     """`matcher` at each of its posting blocks that can hold a `wanted`
-    document (sorted; every block when None).  A block's last id is in its
-    header and its ids follow the previous block's last, so skipping a
-    block never decodes it; for a few wanted documents of a long list the
-    blocks are found in the list's block table (see `_block_table`)."""
-    if wanted is not None and not matcher._lastblock:
-        offsets, last_ids = _block_table(matcher)
-        if len(wanted) <= JUMP * len(last_ids):
-            block = -1
-            for doc in wanted:
-                if block >= 0 and doc <= last_ids[block]:
-                    continue  # in the block just yielded
-                block = bisect_left(last_ids, doc, block + 1)
-                if block == len(last_ids):
-                    return
-                _go_to_block(matcher, offsets[block])
-                yield matcher
-            return
-        _go_to_block(matcher, offsets[0])
-    after = 0  # every id of the current block is at least this
-    i = 0
-    while matcher.is_active():
-        if wanted is not None:
-            last = matcher.block_max_id()
-            i = bisect_left(wanted, after, i)
-            after = last + 1
-            if i == len(wanted):
+    document (sorted; every block when None).  Blocks are found in the
+    list's block table (see `_block_table`), so a skipped block is never
+    read."""
+    if wanted is None:
+        while matcher.is_active():
+            yield matcher
+            if matcher._lastblock:
                 return
-            if wanted[i] > last:
-                if matcher._lastblock:
-                    return
-                matcher._next_block()
-                continue
-        yield matcher
-        if matcher._lastblock:
+            matcher._next_block()
+        return
+    if matcher._lastblock:  # one block
+        if wanted and wanted[0] <= matcher.block_max_id():
+            yield matcher
+        return
+    offsets, last_ids = _block_table(matcher)
+    i = block = 0
+    while i < len(wanted):
+        block = bisect_left(last_ids, wanted[i], block)  # the block that can hold wanted[i]
+        if block == len(last_ids):
             return
-        matcher._next_block()
+        _go_to_block(matcher, offsets[block])
+        yield matcher
+        i = bisect_right(wanted, last_ids[block], i)  # the first wanted past this block
 
 
 _BLOCK_TABLES: WeakKeyDictionary[Any, dict[int, tuple[list[int], list[int]]]] = WeakKeyDictionary()
-JUMP = 8  # wanted documents per block up to which blocks are looked up, not walked
 
 
 def _go_to_block(matcher: Any, offset: int) -> None:

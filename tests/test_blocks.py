@@ -111,7 +111,7 @@ def test_every_single_document_is_found_among_blocks(block_archive, alignment):
             for d, w in zip(ids, weights):
                 assert weights_of(leaf, "bw", "香港", [d]) == {d: w}
             # a few wanted documents of each block (looked up or walked), and most
-            for step in (3, 11, 40, 150):
+            for step in (3, 11, 40, 150, 600):
                 some = list(range(0, leaf.doc_count_all(), step))
                 assert segment_docs(leaf, "b", "香港新聞", some) == phrase & set(some)
                 assert weights_of(leaf, "bw", "香港", some) == {
