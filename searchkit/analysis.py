@@ -54,13 +54,35 @@ def _t2s() -> Callable[[str], str]:
 
 def fold(text: str) -> str:
     """NFKC + case folding + Traditional→Simplified (no whitespace change)."""
+    return _t2s()(_compatible(text))
+
+
+def _compatible(text: str) -> str:
+    """`fold` before Traditional→Simplified: NFKC and case folding."""
     if _SURROGATES.search(text):  # lone surrogates (undecodable bytes) cannot convert
         text = _SURROGATES.sub("\ufffd", text)
     text = _nfkc(text)
     folded = text.casefold()
-    if folded != text:
-        text = _nfkc(folded)
-    return _t2s()(text)
+    return _nfkc(folded) if folded != text else text
+
+
+# Characters whose NFKC and case folding is one character whatever their
+# neighbours (tests/test_analysis.py checks each): ASCII, Latin-1 letters
+# but ß, common punctuation, the midline ellipsis, arrows, box drawing,
+# CJK punctuation and brackets, the katakana middle dot, the ideographs
+# (with extensions A-B), full-width ASCII and emoji.
+_KEEPS_LENGTH = ("\x00-\x7f\xa0\xb7\xc0-\xde\xe0-\xff\u2013\u2014\u2018\u2019\u201c\u201d"
+                 "\u2022\u2027\u22ef\u2190-\u2199\u2500-\u257f\u3000-\u3002\u3008-\u3011\u30fb\u30fc"
+                 "\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e\U00020000-\U0002a6df\U0001f300-\U0001faff")
+_MAY_CHANGE_LENGTH = re.compile(f"[^{_KEEPS_LENGTH}]")
+
+
+def fold_keeps_length(text: str) -> bool:
+    """Does `fold` keep the length of `text`?  NFKC and case folding are
+    checked (most texts hold only characters known to fold one to one);
+    OpenCC's t2s conversion is taken to keep lengths (it kept every line
+    of the dev corpus's posts)."""
+    return not _MAY_CHANGE_LENGTH.search(text) or len(_compatible(text)) == len(text)
 
 
 # Full-width ASCII, the no-break and ideographic spaces and the ellipsis,

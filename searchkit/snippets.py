@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from itertools import repeat
 
-from .analysis import _SURROGATES, _nfkc, fold
+from .analysis import fold, fold_keeps_length
 
 WIDTH = 120
 _OTHER_SPACE = re.compile(r"[^\S ]")
@@ -23,15 +23,6 @@ PREFIX = 400  # characters (to a line end) folded next
 FOLD_REACH = 16
 LINE_REACH = 1000  # characters of a line folded before a located window, at most
 _CUTS = "\n。，、！？；："
-# characters whose NFKC and case folding is one character whatever their
-# neighbours (tests/test_snippets.py checks each): ASCII, Latin-1 letters
-# but ß, common punctuation, the midline ellipsis, arrows, box drawing,
-# CJK punctuation and brackets, the katakana middle dot, the ideographs
-# (with extensions A-B), full-width ASCII and emoji
-_KEEPS_LENGTH = ("\x00-\x7f\xa0\xb7\xc0-\xde\xe0-\xff\u2013\u2014\u2018\u2019\u201c\u201d"
-                 "\u2022\u2027\u22ef\u2190-\u2199\u2500-\u257f\u3000-\u3002\u3008-\u3011\u30fb\u30fc"
-                 "\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e\U00020000-\U0002a6df\U0001f300-\U0001faff")
-_MAY_CHANGE_LENGTH = re.compile(f"[^{_KEEPS_LENGTH}]")
 # what normalization drops or shrinks: control characters and whitespace runs
 _DROPPED = re.compile(r"[\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -165,7 +156,9 @@ def _located(text: str, needles: list[str], width: int,
         folded, owners = fold_with_map(text[:end])
         return _window(text, _spaces_to_blank(folded), owners, needles, width, first=0)
     at = _original_offset(text, first)
-    if at is None or not _folds_to_same_length(text[:at]):
+    # (if OpenCC changed lengths, the window would almost surely not hold
+    # the needle and is not used)
+    if at is None or not fold_keeps_length(text[:at]):
         return None
     lo = max(0, at - width // 3)
     hi = min(len(text), lo + width)
@@ -184,22 +177,6 @@ def _located(text: str, needles: list[str], width: int,
     if not any(folded.startswith(needle, i) for needle in needles if needle):
         return None
     return _window(text, folded, owners, needles, width, base=start, first=at)
-
-
-def _folds_to_same_length(text: str) -> bool:
-    """Does `fold` keep the length of `text`?  Its NFKC and case folding
-    are checked; OpenCC's t2s conversion is taken to keep lengths (it kept
-    every line of the dev corpus's posts; if it did not, the located
-    window would almost surely not hold the needle and is not used)."""
-    if not _MAY_CHANGE_LENGTH.search(text):
-        return True
-    if _SURROGATES.search(text):
-        text = _SURROGATES.sub("\ufffd", text)
-    compatible = _nfkc(text)
-    if len(compatible) != len(text):
-        return False
-    folded = compatible.casefold()
-    return folded == compatible or len(_nfkc(folded)) == len(text)
 
 
 def _original_offset(text: str, position: int) -> int | None:

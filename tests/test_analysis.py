@@ -133,3 +133,20 @@ def test_analyze_text_fields() -> None:
     assert "国家" in fields["tc"].terms and "全 " in fields["tc"].terms
     assert " " not in fields["tu"].terms and "国" in fields["tu"].terms
     assert fields["tc"].length == len("国家安全 mtr")
+
+
+def test_characters_taken_to_keep_their_length_do():
+    import re
+    import unicodedata
+
+    from searchkit import analysis
+    from searchkit.analysis import _nfkc
+
+    safe = re.compile(f"[{analysis._KEEPS_LENGTH}]")
+    chars = [chr(c) for c in range(0x30000) if safe.match(chr(c)) and not 0xD800 <= c < 0xE000]
+    assert len(chars) > 60000
+    for ch in chars:
+        folded = _nfkc(_nfkc(ch).casefold())
+        assert len(folded) == 1, ch
+        assert unicodedata.combining(ch) == 0 and not 0x1100 <= ord(ch) < 0x1200, ch
+

@@ -109,18 +109,3 @@ def test_a_fold_that_changes_lengths_before_the_match_is_not_trusted():
     text = "…" * 60 + "甲" * 150 + "香港" + "乙香港" * 100
     located = make_snippet(text, ["香港"], 20, locate=lambda: brute_first(text, ["香港"]))
     assert located == whole_text_snippet(text, ["香港"], 20)
-
-
-def test_characters_taken_to_keep_their_length_do():
-    import re
-    import unicodedata
-
-    from searchkit.analysis import _nfkc
-
-    safe = re.compile(f"[{snippets._KEEPS_LENGTH}]")
-    chars = [chr(c) for c in range(0x30000) if safe.match(chr(c)) and not 0xD800 <= c < 0xE000]
-    assert len(chars) > 60000
-    for ch in chars:
-        folded = _nfkc(_nfkc(ch).casefold())
-        assert len(folded) == 1, ch
-        assert unicodedata.combining(ch) == 0 and not 0x1100 <= ord(ch) < 0x1200, ch
