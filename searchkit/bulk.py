@@ -301,4 +301,4 @@ def count_labels(lists: LabelLists, docs: set[int]) -> list[tuple[str, int]]:
     starts = (ends - counts)[nonempty]
     steps[firsts] = starts - np.concatenate(([0], (ends - 1)[nonempty][:-1]))
     tally = np.bincount(lists.flat[np.cumsum(steps)], minlength=len(lists.labels))
-    return [(lists.labels[i], int(n)) for i in np.flatnonzero(tally).tolist() for n in (tally[i],)]
+    return [(lists.labels[i], int(tally[i])) for i in np.flatnonzero(tally).tolist()]
