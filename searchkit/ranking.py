@@ -112,11 +112,12 @@ class Evaluator:
     def all_docs(self) -> set[int]:
         return set(self.columns.live)
 
-    def first_in_body(self, doc: int, needles: Iterable[str]) -> int | None:
-        """Where the first of `needles` (normalized strings) starts in the
-        post's normalized body, from the index's bigram positions; -1 when
-        none occurs; None when the index cannot tell (a one-character
-        needle has no positions)."""
+    @staticmethod
+    def locatable(needles: Iterable[str]) -> set[str] | None:
+        """The needles whose positions tell where the first of `needles`
+        (normalized strings) starts (see `first_in_body`); None when the
+        index cannot tell (a one-character needle has no positions) or it
+        would cost more than folding the post."""
         needles = set(needles)
         if not needles or min(map(len, needles)) < 2:
             return None
@@ -124,11 +125,17 @@ class Evaluator:
         needles = {n for n in needles if not any(m != n and n.startswith(m) for m in needles)}
         if sum(len(covering_bigrams(n)) for n in needles) > LOCATE_LISTS:
             return None  # reading that many posting blocks costs more than folding
+        return needles
+
+    def first_in_body(self, doc: int, needles: set[str]) -> int:
+        """Where the first of `needles` (from `locatable`) starts in the
+        post's normalized body, from the index's bigram positions; -1 when
+        none occurs."""
         for leaf, base in self.leaves:
             if base <= doc < base + leaf.doc_count_all():
                 starts = [first_start(leaf, "b", n, doc - base) for n in needles]
                 return min((p for p in starts if p is not None), default=-1)
-        return None
+        return -1
 
     # ---------------------------------------------------------- the tree
 

@@ -258,7 +258,8 @@ class Index:
         else:
             page = [(d, s, 0) for d, s in ranked[opt.offset:wanted]]
         strings = scoring.strings if opt.snippets else None
-        hits = [self._hit(searcher, d, s, strings, evaluator, copies=n) for d, s, n in page]
+        locating = (evaluator, evaluator.locatable(strings)) if strings else None
+        hits = [self._hit(searcher, d, s, strings, locating, copies=n) for d, s, n in page]
         counts = {}
         if opt.facets:
             if self._facet_tables is None or self._facet_tables.reader is not searcher.reader():
@@ -271,17 +272,20 @@ class Index:
                              facets=counts)
 
     def _hit(self, searcher: Any, docnum: int, score: float, strings: list[str] | None,
-             evaluator: Evaluator | None = None, **extra: Any) -> Hit:
+             locating: tuple[Evaluator, set[str] | None] | None = None, **extra: Any) -> Hit:
+        """A result; with `strings`, its snippet (`locating`: the evaluator
+        and the needles whose positions locate a late first match)."""
         stored = searcher.stored_fields(docnum)
         meta = stored["meta"]
         snippet, spans = "", ()
         if strings is not None:
-            body = stored["body"]
             locate = None
-            if evaluator is not None:
-                def locate() -> int | None:
-                    return evaluator.first_in_body(docnum, strings)
-            snippet, spans = make_snippet(body, strings, locate=locate)
+            if locating is not None and locating[1] is not None:
+                evaluator, needles = locating
+
+                def locate() -> int:
+                    return evaluator.first_in_body(docnum, needles)
+            snippet, spans = make_snippet(stored["body"], strings, locate=locate)
         date = datetime.fromisoformat(meta["date"]) if meta.get("date") else None
         return Hit(path=meta["path"], title=meta["title"], date=date, tags=tuple(meta["tags"]),
                    categories=tuple(meta["categories"]), author=meta["author"], url=meta["url"],

@@ -155,13 +155,13 @@ def test_first_position_of_a_phrase_in_every_body(block_archive, monkeypatch):
         for doc in sorted(ix.columns(searcher).live):
             body = normalize(posts[Path(keys[doc]).name][0])
             expected = min((i for i in map(body.find, needles) if i >= 0), default=-1)
-            assert evaluator.first_in_body(doc, needles) == expected
-            assert evaluator.first_in_body(doc, ["交通交"]) == body.find("交通交")
+            assert evaluator.first_in_body(doc, Evaluator.locatable(needles)) == expected
+            assert evaluator.first_in_body(doc, Evaluator.locatable(["交通交"])) == body.find("交通交")
             checked += 1
-        assert evaluator.first_in_body(0, ["香港", "港"]) is None  # one character: no positions
+        assert Evaluator.locatable(["香港", "港"]) is None  # one character: no positions
         monkeypatch.setattr(ranking, "LOCATE_LISTS", 4)  # more lists than that: not worth it
-        assert evaluator.first_in_body(0, needles) is None
-        assert evaluator.first_in_body(0, ["香港新聞", "新聞", "香港"]) is not None  # 香港 starts 香港新聞
+        assert Evaluator.locatable(needles) is None
+        assert Evaluator.locatable(["香港新聞", "新聞", "香港"]) == {"新聞", "香港"}  # 香港 starts 香港新聞
         return checked
 
     assert ix.read(check) == POSTS
