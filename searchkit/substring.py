@@ -106,7 +106,7 @@ def _walk_blocks(matcher: Any, wanted: list[int] | None, what: str | None) -> di
             at = [i for i, d in zip(map(bisect_left, repeat(ids), here), here)
                   if i < len(ids) and ids[i] == d]
             if what == "values":
-                out.update(zip([ids[i] for i in at], _values_at(block, at)))
+                out.update(zip([ids[i] for i in at], block.values_at(at)))
             elif what == "weights":
                 if block._weights is None:
                     block._read_weights()
@@ -131,17 +131,6 @@ def _walk_blocks(matcher: Any, wanted: list[int] | None, what: str | None) -> di
             keep = set(here)
             out.update(item for item in found if item[0] in keep)
     return out
-
-
-def _values_at(block: Any, at: list[int]) -> list[Any]:
-    """The values of a block's postings at indexes `at`, decoding only those
-    (see `LeanLeafMatcher.values_at`)."""
-    values_at = getattr(block, "values_at", None)
-    if values_at is not None:
-        return values_at(at)
-    if block._values is None:
-        block._read_values()
-    return [block._values[i] for i in at]
 
 
 def _wanted_blocks(matcher: Any, wanted: list[int] | None) -> Iterator[Any]:
