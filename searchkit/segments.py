@@ -1,19 +1,21 @@
 """Writing Whoosh segments fast (part of the indexer stage).
 
 Whoosh's own writer sends every posting through a sorting pool of Python
-tuples and a per-posting `add()` call.  Here postings are grouped per term
-as they arrive (documents come in order, so each list is already sorted)
-in compact arrays, and each posting list is handed to Whoosh's W3 block
-writer a block at a time.  Short lists are inlined into the term table and
-small blocks are not compressed, which keeps the many rare character
-bigrams cheap.  Terms go into a sorted term table (see `termtable`)
-instead of Whoosh's hash table.  The segments are read and searched by
-Whoosh through the codec as usual.
+tuples and a per-posting `add()` call.  Here each field's postings are
+appended to flat arrays as they arrive (a few C-level passes a document),
+sorted by term once at the end (stably: documents come in order, so each
+term's list is in document order), and each posting list is handed to
+Whoosh's W3 block writer a block at a time.  Short lists are inlined into
+the term table and small blocks are not compressed, which keeps the many
+rare character bigrams cheap.  Terms go into a sorted term table (see
+`termtable`) instead of Whoosh's hash table.  The segments are read and
+searched by Whoosh through the codec as usual.
 """
 
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterator
 from itertools import accumulate
 from operator import sub
 from typing import Any
@@ -23,7 +25,7 @@ from whoosh.matching import ListMatcher
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import length_to_byte
 
-from .analysis import ESCAPE_CHAR, FieldPostings, frequency
+from .analysis import FieldPostings, frequency
 from .terminfo import HAS_VALUES, HAS_WEIGHTS, LEAN, LeanTermInfo, LeanTermsReader, SortedTermsReader
 from .termtable import SortedTableWriter
 
@@ -196,11 +198,7 @@ class SegmentBuilder:
         self.segment = self.codec.new_segment(self.storage, ix.indexname)
         self.perdoc = self.codec.per_document_writer(self.storage, self.segment)
         self.docnum = 0
-        # fieldname → term (str, or bytes for Whoosh's own field types) →
-        # [doc numbers] (presence), [doc numbers, counts] (word fields) or
-        # [doc numbers, value lengths, concatenated encoded positions];
-        # a flat tuple while a term has fewer than INLINE postings
-        self.pool: dict[str, dict[Any, list[Any]]] = {}
+        self.columns: dict[str, _Columns] = {}  # fieldname → its postings so far
         # fieldname → length of that field in each document (BM25)
         self.lengths: dict[str, array] = {}
 
@@ -220,19 +218,15 @@ class SegmentBuilder:
             field = schema[name]
             perdoc.add_column_value(name, field.column_type, field.to_column_value(value))
         for name, terms in keywords.items():
-            self._add_terms(name, docnum, terms)
+            self._columns(name).add(docnum, terms)
         for name, value in native.items():
-            self._add_terms(name, docnum, [t for t, _, _, _ in schema[name].index(value)])
+            self._columns(name).add(docnum, [t for t, _, _, _ in schema[name].index(value)])
         for name, fp in postings.items():
             field = schema[name]
             if field.scorable:
                 perdoc.add_field(name, field, None, fp.length)
                 self._length_column(name)[docnum] = fp.length
-            kind = _kind(field)
-            if kind == PRESENCE:
-                self._add_terms(name, docnum, list(fp.terms))
-            else:
-                self._add_pairs(name, docnum, fp.terms, kind)
+            self._columns(name).add(docnum, fp.terms)
         perdoc.finish_doc()
         self.docnum += 1
 
@@ -244,49 +238,11 @@ class SegmentBuilder:
             col.extend([0] * (self.docnum + 1 - len(col)))
         return col
 
-    def _field_pool(self, name: str) -> dict[Any, list[Any]]:
-        field_pool = self.pool.get(name)
-        if field_pool is None:
-            field_pool = self.pool[name] = {}
-        return field_pool
-
-    # Most terms (rare bigrams) get one to three postings per segment: they
-    # are kept as a flat tuple (docs; doc, count; or doc, positions pairs),
-    # a fraction of the memory of the arrays a fourth posting brings (see
-    # _arrays), and written straight into the term table (_inline_info).
-
-    def _add_terms(self, name: str, docnum: int, terms: list[Any]) -> None:
-        field_pool = self._field_pool(name)
-        get = field_pool.get
-        for term in terms:
-            entry = get(term)
-            if entry is None:
-                field_pool[term] = (docnum,)
-            elif entry.__class__ is tuple:
-                entry += (docnum,)
-                field_pool[term] = entry if len(entry) < INLINE else [array("I", entry)]
-            else:
-                entry[0].append(docnum)
-
-    def _add_pairs(self, name: str, docnum: int, terms: dict[str, Any], kind: int) -> None:
-        """Add a document's terms with their counts (COUNTS) or encoded
-        positions (POSITIONS)."""
-        field_pool = self._field_pool(name)
-        get = field_pool.get
-        for term, value in terms.items():
-            entry = get(term)
-            if entry is None:
-                field_pool[term] = (docnum, value)
-            elif entry.__class__ is tuple:
-                entry += (docnum, value)
-                field_pool[term] = entry if len(entry) < 2 * INLINE else _arrays(entry, kind)
-            elif kind == COUNTS:
-                entry[0].append(docnum)
-                entry[1].append(value)
-            else:
-                entry[0].append(docnum)
-                entry[1].append(len(value))
-                entry[2].fromunicode(value)
+    def _columns(self, name: str) -> _Columns:
+        found = self.columns.get(name)
+        if found is None:
+            found = self.columns[name] = _Columns(_kind(self.schema[name]))
+        return found
 
     def finish(self) -> Any:
         """Write the postings, close the files and return the Whoosh segment
@@ -295,36 +251,31 @@ class SegmentBuilder:
         if self.docnum == 0:
             return None
         fieldwriter = self.codec.field_writer(self.storage, self.segment)
-        for name in sorted(self.pool):
-            self._write_field(fieldwriter, name, self.pool.pop(name))
+        for name in sorted(self.columns):
+            self._write_field(fieldwriter, name, self.columns.pop(name))
         fieldwriter.close()
         self.segment.set_doc_count(self.docnum)
         return self.segment
 
-    def _write_field(self, fw: Any, name: str, terms: dict[Any, list[Any]]) -> None:
+    def _write_field(self, fw: Any, name: str, columns: _Columns) -> None:
         field = self.schema[name]
         lengths = self.lengths.get(name) if field.scorable else None
         fw.start_field(name, field)
-        kind = _kind(field)
+        kind = columns.kind
         inline = not (field.scorable and kind == POSITIONS)
-        for term in sorted(terms):
-            entry = terms[term]
-            if entry.__class__ is tuple:  # one to three postings: most terms
-                info = _inline_info(entry, kind, lengths) if inline else None
+        for term, docs, values in columns.grouped():
+            if inline and len(docs) < INLINE:  # one to three postings: most terms
+                info = _inline_info(docs, values, kind, lengths)
                 if info is not None:
                     fw._btext = term.encode("utf-8") if isinstance(term, str) else term
                     fw._tindex.add(pack_ushort(fw._fieldid) + fw._btext, info)
                     continue
-                entry = _arrays(entry, kind)
-            docs = entry[0]
-            values = weights = None
-            if len(entry) == 2:  # counts
-                weights = entry[1]
-            elif len(entry) == 3:  # positions
-                text = entry[2].tounicode()
-                values = _split_values(entry[1], text)
-                if field.scorable:
-                    weights = array("f", map(frequency, values) if ESCAPE_CHAR in text else entry[1])
+            weights = None
+            if kind == COUNTS:
+                weights = array("f", values)
+                values = None
+            elif kind == POSITIONS and field.scorable:
+                weights = array("f", map(frequency, values))
             fw._btext = term.encode("utf-8") if isinstance(term, str) else term
             fw._postwriter.start_postings(field.format, LeanTermInfo())
             terminfo = _write_postings(fw._postwriter, docs, weights, values, lengths)
@@ -332,7 +283,7 @@ class SegmentBuilder:
         fw.finish_field()
 
 
-PRESENCE, COUNTS, POSITIONS = 1, 2, 3  # what a field's pool entries hold
+PRESENCE, COUNTS, POSITIONS = 1, 2, 3  # what a field's postings hold
 
 
 def _kind(field: Any) -> int:
@@ -341,26 +292,115 @@ def _kind(field: Any) -> int:
     return COUNTS if field.scorable else PRESENCE
 
 
-def _inline_info(entry: tuple[Any, ...], kind: int, lengths: array | None) -> bytes | None:
-    """The packed term info of a term with fewer than INLINE postings (a
-    pool tuple), as `_write_postings` + `LeanTermInfo.to_bytes` make it,
-    without the postings writer's per-term set-up.  None when it needs the
+class _TermNumbers(dict):  # type: ignore[type-arg]
+    """term → its number, numbered in the order terms are first seen."""
+
+    def __missing__(self, term: Any) -> int:
+        number = self[term] = len(self)
+        return number
+
+
+class _Columns:
+    """One field's postings in the order they arrive (document order): a
+    term number per posting, where each document's postings end, and the
+    term's count (COUNTS) or the length of its encoded positions
+    (POSITIONS), with the positions of each document joined in one string.
+
+    Appending a document is a few C-level passes over its terms (a Python
+    step per posting into per-term lists cost more than analysing the post);
+    `grouped` sorts the postings by term once, at the end.
+    """
+
+    def __init__(self, kind: int) -> None:
+        self.kind = kind
+        self.numbers = _TermNumbers()
+        self.terms = array("I")
+        self.docs = array("I")    # the document numbers, one each
+        self.ends = array("q")    # where each of those documents' postings end
+        self.counts = array("I")
+        self.pieces: list[str] = []
+
+    def add(self, docnum: int, terms: Any) -> None:
+        """Add a document's terms: a list (PRESENCE) or a dict of counts or
+        encoded positions (see `FieldPostings`)."""
+        self.terms.extend(map(self.numbers.__getitem__, terms))
+        self.docs.append(docnum)
+        self.ends.append(len(self.terms))
+        if self.kind == COUNTS:
+            self.counts.extend(terms.values())
+        elif self.kind == POSITIONS:
+            self.counts.extend(map(len, terms.values()))
+            self.pieces.append("".join(terms.values()))
+
+    def grouped(self) -> Iterator[tuple[Any, array, Any]]:
+        """(term, its documents, its counts / encoded positions per document
+        / None) for each term, in sorted term order.  Consumes the columns:
+        each is dropped once reordered (a segment's postings are most of a
+        worker's memory)."""
+        import numpy as np
+
+        numbers = np.frombuffer(self.terms, dtype=np.uint32)
+        order = np.argsort(numbers, kind="stable")  # each term's postings stay in document order
+        ends = array("q", [0])
+        ends.frombytes(memoryview(np.cumsum(np.bincount(numbers, minlength=len(self.numbers)))).cast("B"))
+        del numbers
+        self.terms = array("I")
+        per_doc = np.diff(np.frombuffer(self.ends, dtype=np.int64), prepend=0)
+        docs = _reordered(np.repeat(np.frombuffer(self.docs, dtype=np.uint32), per_doc), order)
+        self.docs, self.ends = array("I"), array("q")
+        counts = offsets = None
+        text = ""
+        if self.kind != PRESENCE:
+            found = np.frombuffer(self.counts, dtype=np.uint32)
+            counts = _reordered(found, order)
+            if self.kind == POSITIONS:  # where each posting's positions start in `text`
+                wide = sum(map(len, self.pieces)) >= 2**32
+                starts = np.cumsum(found, dtype=np.uint64 if wide else np.uint32)
+                starts -= found
+                offsets = _reordered(starts, order)
+                del starts
+                text = "".join(self.pieces)
+                self.pieces = []
+            del found
+            self.counts = array("I")
+        del order
+        for term in sorted(self.numbers):
+            number = self.numbers[term]
+            start, end = ends[number], ends[number + 1]
+            if counts is None:
+                values = None
+            elif offsets is None:
+                values = counts[start:end]
+            else:
+                values = [text[s:s + n] for s, n in zip(offsets[start:end], counts[start:end])]
+            yield term, docs[start:end], values
+
+
+def _reordered(values: Any, order: Any) -> array:
+    """The numpy array `values` (uint32 or uint64) in the order of `order`,
+    as an `array` (cheaper to slice and iterate), made in place."""
+    import numpy as np
+
+    out = array("I" if values.dtype == np.uint32 else "Q", [0]) * len(order)
+    np.take(values, order, out=np.frombuffer(out, dtype=values.dtype))
+    return out
+
+
+def _inline_info(docs: Any, values: Any, kind: int, lengths: array | None) -> bytes | None:
+    """The packed term info of a term with fewer than INLINE postings, as
+    `_write_postings` + `LeanTermInfo.to_bytes` make it, without the
+    postings writer's per-term set-up.  `values`: the counts (COUNTS) or
+    encoded positions (POSITIONS) of each posting.  None when it needs the
     general path."""
-    step = 1 if kind == PRESENCE else 2
-    docs = entry[::step]
     numbers = [docs[0], *map(sub, docs[1:], docs[:-1])]
     flags = LEAN
-    values = ""
+    text = ""
     if kind == COUNTS:
-        counts = entry[1::2]
-        if any(c.__class__ is not int for c in counts):
-            return None
-        numbers += counts
+        numbers += values
         flags |= HAS_WEIGHTS
     elif kind == POSITIONS:
-        found = entry[1::2]
-        numbers += map(len, found)
-        values = "".join(found)
+        numbers += map(len, values)
+        text = "".join(values)
         flags |= HAS_VALUES
     if max(numbers) >= 0x110000:
         return None
@@ -369,27 +409,8 @@ def _inline_info(entry: tuple[Any, ...], kind: int, lengths: array | None) -> by
         low, high = length_to_byte(min(sizes)), length_to_byte(max(sizes))
     else:
         low, high = 0, length_to_byte(0)
-    text = "".join(map(chr, numbers)) + values
+    text = "".join(map(chr, numbers)) + text
     return bytes((flags, low, high, len(docs))) + text.encode("utf-8", "surrogatepass")
-
-
-def _arrays(entry: Any, kind: int) -> list[Any]:
-    """A pool entry in its array form: [docs] (presence), [docs, counts] or
-    [docs, value lengths, joined values] (positions)."""
-    if entry.__class__ is not tuple:
-        return entry
-    if kind == PRESENCE:
-        return [array("I", entry)]
-    if kind == COUNTS:
-        return [array("I", entry[0::2]), array("f", entry[1::2])]
-    values = entry[1::2]
-    return [array("I", entry[0::2]), array("I", map(len, values)), array("u", "".join(values))]
-
-
-def _split_values(lens: array, text: str) -> list[str]:
-    ends = list(accumulate(lens))
-    starts = [0] + ends[:-1]
-    return [text[s:e] for s, e in zip(starts, ends)]
 
 
 def _write_postings(pw: Any, docs: array, weights: array | None, values: list[str] | None,

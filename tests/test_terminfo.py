@@ -64,32 +64,62 @@ def test_reads_w3_term_infos_of_older_indexes():
        kind=st.sampled_from(["presence", "count", "positions"]), data=st.data(),
        with_lengths=st.booleans())
 def test_inline_shortcut_packs_what_the_postings_writer_packs(docs, kind, data, with_lengths):
-    # terms with one to three postings are packed from their pool tuple directly
+    # terms with one to three postings are packed from their documents and values directly
     from array import array
 
     from whoosh import formats
     from whoosh.filedb.filestore import RamStorage
 
     from searchkit import segments
-    from searchkit.segments import LeanPostingsWriter, _arrays, _inline_info, _write_postings
+    from searchkit.segments import LeanPostingsWriter, _inline_info, _write_postings
 
-    docs = sorted(docs)
+    docs = array("I", sorted(docs))
     code = {"presence": segments.PRESENCE, "count": segments.COUNTS, "positions": segments.POSITIONS}[kind]
-    if kind == "presence":
-        entry = tuple(docs)
-    elif kind == "count":
-        entry = tuple(x for d in docs for x in (d, data.draw(st.integers(1, 5000))))
-    else:
-        entry = tuple(x for d in docs for x in (d, data.draw(POSITIONS.filter(bool))))
+    values = weights = None
+    if kind == "count":
+        values = array("I", [data.draw(st.integers(1, 5000)) for _ in docs])
+        weights = array("f", values)
+    elif kind == "positions":
+        values = [data.draw(POSITIONS.filter(bool)) for _ in docs]
     lengths = None
     if with_lengths:
         lengths = array("I", [0] * (docs[-1] + 1))
         for d in docs:
             lengths[d] = data.draw(st.integers(0, 2_000_000))
-    arrays = _arrays(entry, code)
-    weights = arrays[1] if kind == "count" else None
-    values = list(entry[1::2]) if kind == "positions" else None
     writer = LeanPostingsWriter(RamStorage().create_file("p"), blocklimit=128, inlinelimit=4)
     writer.start_postings(formats.Existence(), LeanTermInfo())
-    general = _write_postings(writer, arrays[0], weights, values, lengths).to_bytes()
-    assert _inline_info(entry, code, lengths) == general
+    general = _write_postings(writer, docs, weights, None if kind == "count" else values, lengths).to_bytes()
+    assert _inline_info(docs, values, code, lengths) == general
+
+
+TERMS = st.text(alphabet="甲乙丙丁ab", min_size=1, max_size=2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(kind=st.sampled_from(["presence", "count", "positions"]), data=st.data(),
+       docnums=st.lists(st.integers(0, 70_000), max_size=12, unique=True))
+def test_columns_group_each_terms_postings_in_document_order(kind, data, docnums):
+    # what a segment's columns hand the writer: per sorted term, its
+    # documents in order with the values each document gave it
+    from searchkit import segments
+
+    code = {"presence": segments.PRESENCE, "count": segments.COUNTS, "positions": segments.POSITIONS}[kind]
+    columns = segments._Columns(code)
+    expected: dict[str, list[tuple[int, object]]] = {}
+    for docnum in sorted(docnums):
+        if kind == "presence":
+            terms = data.draw(st.lists(TERMS, unique=True))
+            values = [None] * len(terms)
+        else:
+            drawn = st.integers(1, 70_000) if kind == "count" else POSITIONS
+            terms = data.draw(st.dictionaries(TERMS, drawn))
+            values = list(terms.values())
+        columns.add(docnum, terms)
+        for term, value in zip(terms, values):
+            expected.setdefault(term, []).append((docnum, value))
+    grouped = [(term, list(docs), None if values is None else list(values))
+               for term, docs, values in columns.grouped()]
+    assert [term for term, _, _ in grouped] == sorted(expected)
+    for term, docs, values in grouped:
+        assert docs == [d for d, _ in expected[term]]
+        assert values == (None if kind == "presence" else [v for _, v in expected[term]])
