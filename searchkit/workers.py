@@ -8,7 +8,6 @@ and hands back its finished segments when told to stop.
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import queue
@@ -77,7 +76,6 @@ def _worker_main(job: _Job, tasks: Any, results: Any) -> None:
             pass
     from .segments import SegmentBuilder
 
-    gc.freeze()  # what the parent made: never collected here (see below)
     ix = index.open_dir(job.index_dir, indexname="MAIN")
     box = [SegmentBuilder(ix)]
     segments: list[Any] = []
@@ -92,12 +90,6 @@ def _worker_main(job: _Job, tasks: Any, results: Any) -> None:
         if chunk is None:
             break
         results.put(("chunk", _analyse_chunk(box, ix, job, chunk, segments)))
-        # The segment pool is millions of long-lived objects without
-        # cycles: moved out of the collector's sight, the collections that
-        # the analysis's allocations trigger stop traversing it (they took
-        # 1.7 s of 26 s on a 3,162-post sample).  Freed by reference
-        # counting as usual.
-        gc.freeze()
     last = box[0].finish()
     if last is not None:
         segments.append(last)
@@ -124,17 +116,11 @@ def analyse_in_process(ix: Any, files: Sequence[SourceFile], job: _Job,
     box = [SegmentBuilder(ix)]
     segments: list[Any] = []
     outcomes: list[Outcome] = []
-    collecting = gc.isenabled()
-    gc.disable()  # as in the workers (see _worker_main), without freezing the caller's objects
-    try:
-        for start in range(0, len(files), 64):
-            chunk = files[start:start + 64]
-            outcomes.extend(_analyse_chunk(box, ix, job, chunk, segments))
-            progress(len(chunk))
-        last = box[0].finish()
-    finally:
-        if collecting:
-            gc.enable()
+    for start in range(0, len(files), 64):
+        chunk = files[start:start + 64]
+        outcomes.extend(_analyse_chunk(box, ix, job, chunk, segments))
+        progress(len(chunk))
+    last = box[0].finish()
     if last is not None:
         segments.append(last)
     return segments, outcomes
