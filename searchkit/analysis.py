@@ -22,7 +22,7 @@ import threading
 import unicodedata
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import accumulate, compress
 from typing import Any
 from dataclasses import dataclass
@@ -276,12 +276,13 @@ def word_counts(words: list[str]) -> dict[str, int]:
 class FieldPostings:
     """One field of one document, ready for the index writer.
 
-    `terms` maps each term to its encoded positions (character fields), to
-    its count (word fields) or to "" (presence only); `length` is the field
-    length used by BM25 (characters or words).
+    `terms` maps each term to its encoded positions (character pairs), to
+    its count (word fields) or to "" (presence only); character fields give
+    it as `CodedTerms`.  `length` is the field length used by BM25
+    (characters or words).
     """
 
-    terms: dict[str, str] | dict[str, int]
+    terms: CodedTerms | dict[str, int]
     length: int
 
 
@@ -306,6 +307,112 @@ def encoded_bigrams(text: str) -> dict[str, str]:
     for gram, positions in groups.items():
         out[gram] = "".join(map(chr, map(operator.sub, positions, [0] + positions[:-1])))
     return out
+
+
+class CodedTerms(Mapping[str, str]):
+    """A character field's terms of one document in bulk (what the segment
+    writer takes without a Python step per term): each distinct term as an
+    integer code that sorts as the term does (the code points of its
+    `width` characters, 21 bits each), ascending; and, for positional
+    fields, the length of each term's encoded positions and those encodings
+    joined in the same order.  As a mapping it is term → encoded positions
+    ("" without positions), made when first read (tests, Whoosh's own
+    writer)."""
+
+    def __init__(self, codes: Any, width: int, sizes: Any = None, encoded: str = "") -> None:
+        self.codes = codes        # numpy uint64, ascending
+        self.width = width
+        self.sizes = sizes        # numpy uint32 (positional fields) or None
+        self.encoded = encoded
+        self._mapping: dict[str, str] | None = None
+
+    def _terms(self) -> dict[str, str]:
+        if self._mapping is None:
+            terms = decode_terms(self.codes, self.width)
+            if self.sizes is None:
+                self._mapping = dict.fromkeys(terms, "")
+            else:
+                ends = list(accumulate(self.sizes.tolist()))
+                values = map(self.encoded.__getitem__, map(slice, [0] + ends[:-1], ends))
+                self._mapping = dict(zip(terms, values))
+        return self._mapping
+
+    def __getitem__(self, term: str) -> str:
+        return self._terms()[term]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._terms())
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+_CODE_BITS = 21  # bits of a code point
+
+
+def _code_points(text: str) -> Any:
+    import numpy as np
+
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def decode_terms(codes: Any, width: int) -> list[str]:
+    """The terms of `width` characters that integer `codes` stand for (see
+    `CodedTerms`)."""
+    import numpy as np
+
+    points = np.empty((len(codes), width), dtype=np.uint32)
+    for i in range(width):
+        points[:, i] = (codes >> np.uint64(_CODE_BITS * (width - 1 - i))) & np.uint64(0x1FFFFF)
+    joined = points.tobytes().decode("utf-32-le", "surrogatepass")
+    return list(map(joined.__getitem__, map(slice, range(0, len(joined), width),
+                                            range(width, len(joined) + 1, width))))
+
+
+def coded_bigrams(text: str) -> CodedTerms:
+    """`encoded_bigrams` in bulk form: the pairs' codes ascending, the
+    length of each pair's encoded positions and the encodings (the same
+    strings as `encoded_bigrams` gives), made with numpy in a few passes."""
+    import numpy as np
+
+    count = len(text) - 1
+    if count < 1 or count >= ESCAPE:  # positions that need ESCAPE: the general way
+        return _coded_from(encoded_bigrams(text) if count >= 1 else {}, 2)
+    points = _code_points(text)
+    pairs = (points[:-1].astype(np.uint64) << np.uint64(_CODE_BITS)) | points[1:]
+    order = np.argsort(pairs, kind="stable")  # each pair's positions ascending
+    grouped = pairs[order]
+    first = np.empty(count, dtype=bool)  # where each pair's positions begin
+    first[0] = True
+    np.not_equal(grouped[1:], grouped[:-1], out=first[1:])
+    previous = np.empty_like(order)
+    previous[0] = 0
+    previous[1:] = order[:-1]
+    previous[first] = 0  # a pair's first delta is its first position
+    deltas = (order - previous).astype(np.uint32)
+    starts = np.flatnonzero(first)
+    sizes = np.diff(starts, append=count).astype(np.uint32)
+    return CodedTerms(grouped[starts], 2, sizes, deltas.tobytes().decode("utf-32-le", "surrogatepass"))
+
+
+def coded_chars(text: str) -> CodedTerms:
+    """The distinct characters of `text` but the space, as `CodedTerms`."""
+    import numpy as np
+
+    points = np.unique(_code_points(text))
+    return CodedTerms(points[points != ord(" ")].astype(np.uint64), 1)
+
+
+def _coded_from(terms: dict[str, str], width: int) -> CodedTerms:
+    import numpy as np
+
+    ordered = sorted(terms)
+    codes = [0] * len(ordered)
+    for i in range(width):
+        codes = [(c << _CODE_BITS) | ord(t[i]) for c, t in zip(codes, ordered)]
+    values = [terms[t] for t in ordered]
+    return CodedTerms(np.array(codes, dtype=np.uint64), width,
+                      np.array(list(map(len, values)), dtype=np.uint32), "".join(values))
 
 
 def analyze_text(text: str, prefix: str) -> dict[str, FieldPostings]:
@@ -339,10 +446,9 @@ def sketch_similarity(a: list[int], b: list[int]) -> float:
 def analyze_normalized(norm: str, prefix: str) -> dict[str, FieldPostings]:
     """`analyze_text` for text that is already normalized."""
     words = segment(norm)
-    chars = dict.fromkeys(norm, "")
-    chars.pop(" ", None)
+    chars = coded_chars(norm)
     return {
-        prefix + "c": FieldPostings(encoded_bigrams(norm), len(norm)),
+        prefix + "c": FieldPostings(coded_bigrams(norm), len(norm)),
         prefix + "u": FieldPostings(chars, len(chars)),
         prefix + "w": FieldPostings(word_counts(words), len(words)),
     }

@@ -25,7 +25,7 @@ from whoosh.matching import ListMatcher
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import length_to_byte
 
-from .analysis import FieldPostings, frequency
+from .analysis import CodedTerms, FieldPostings, decode_terms, frequency
 from .terminfo import HAS_VALUES, HAS_WEIGHTS, LEAN, LeanTermInfo, LeanTermsReader, SortedTermsReader
 from .termtable import SortedTableWriter
 
@@ -302,35 +302,49 @@ class _TermNumbers(dict):  # type: ignore[type-arg]
 
 class _Columns:
     """One field's postings in the order they arrive (document order): a
-    term number per posting, where each document's postings end, and the
-    term's count (COUNTS) or the length of its encoded positions
-    (POSITIONS), with the positions of each document joined in one string.
+    term per posting, where each document's postings end, and the term's
+    count (COUNTS) or the length of its encoded positions (POSITIONS), with
+    the positions of each document joined in one string.
 
-    Appending a document is a few C-level passes over its terms (a Python
-    step per posting into per-term lists cost more than analysing the post);
-    `grouped` sorts the postings by term once, at the end.
+    A term is stored as the code `CodedTerms` gives it (character fields)
+    or as a number given on first sight (other fields).  Appending a
+    document is a few C-level passes (a Python step per posting into
+    per-term lists cost more than analysing the post); `grouped` sorts the
+    postings by term once, at the end.
     """
 
     def __init__(self, kind: int) -> None:
         self.kind = kind
+        self.width = 0  # characters of a coded term; 0 while terms are numbered
         self.numbers = _TermNumbers()
-        self.terms = array("I")
+        self.terms = array("Q")
         self.docs = array("I")    # the document numbers, one each
         self.ends = array("q")    # where each of those documents' postings end
         self.counts = array("I")
         self.pieces: list[str] = []
 
     def add(self, docnum: int, terms: Any) -> None:
-        """Add a document's terms: a list (PRESENCE) or a dict of counts or
-        encoded positions (see `FieldPostings`)."""
-        self.terms.extend(map(self.numbers.__getitem__, terms))
+        """Add a document's terms: `CodedTerms`, a list (PRESENCE) or a dict
+        of counts or encoded positions (see `FieldPostings`)."""
+        if isinstance(terms, CodedTerms):
+            if self.numbers:
+                raise TypeError("coded and plain terms mixed in one field")
+            self.width = terms.width
+            self.terms.frombytes(memoryview(terms.codes).cast("B"))
+            if self.kind == POSITIONS:
+                self.counts.frombytes(memoryview(terms.sizes).cast("B"))
+                self.pieces.append(terms.encoded)
+        else:
+            if self.width:
+                raise TypeError("coded and plain terms mixed in one field")
+            self.terms.extend(map(self.numbers.__getitem__, terms))
+            if self.kind == COUNTS:
+                self.counts.extend(terms.values())
+            elif self.kind == POSITIONS:
+                self.counts.extend(map(len, terms.values()))
+                self.pieces.append("".join(terms.values()))
         self.docs.append(docnum)
         self.ends.append(len(self.terms))
-        if self.kind == COUNTS:
-            self.counts.extend(terms.values())
-        elif self.kind == POSITIONS:
-            self.counts.extend(map(len, terms.values()))
-            self.pieces.append("".join(terms.values()))
 
     def grouped(self) -> Iterator[tuple[Any, array, Any]]:
         """(term, its documents, its counts / encoded positions per document
@@ -339,12 +353,27 @@ class _Columns:
         worker's memory)."""
         import numpy as np
 
-        numbers = np.frombuffer(self.terms, dtype=np.uint32)
-        order = np.argsort(numbers, kind="stable")  # each term's postings stay in document order
-        ends = array("q", [0])
-        ends.frombytes(memoryview(np.cumsum(np.bincount(numbers, minlength=len(self.numbers)))).cast("B"))
-        del numbers
-        self.terms = array("I")
+        keys = np.frombuffer(self.terms, dtype=np.uint64)
+        order = np.argsort(keys, kind="stable")  # each term's postings stay in document order
+        if self.width:  # codes sort as their terms do
+            keys = keys[order]
+            self.terms = array("Q")
+            first = np.empty(len(keys), dtype=bool)
+            first[:1] = True
+            np.not_equal(keys[1:], keys[:-1], out=first[1:])
+            starts = np.flatnonzero(first)
+            terms = decode_terms(keys[starts], self.width)
+            ends = np.append(starts[1:], len(keys))
+        else:
+            terms = sorted(self.numbers)
+            numbers = np.array([self.numbers[t] for t in terms], dtype=np.int64)
+            sizes = np.bincount(keys, minlength=len(self.numbers))
+            ends = np.cumsum(sizes)[numbers]
+            starts = ends - sizes[numbers]
+        starts = array("q", starts.astype(np.int64).tobytes())
+        ends = array("q", ends.astype(np.int64).tobytes())
+        del keys
+        self.terms = array("Q")
         per_doc = np.diff(np.frombuffer(self.ends, dtype=np.int64), prepend=0)
         docs = _reordered(np.repeat(np.frombuffer(self.docs, dtype=np.uint32), per_doc), order)
         self.docs, self.ends = array("I"), array("q")
@@ -355,18 +384,15 @@ class _Columns:
             counts = _reordered(found, order)
             if self.kind == POSITIONS:  # where each posting's positions start in `text`
                 wide = sum(map(len, self.pieces)) >= 2**32
-                starts = np.cumsum(found, dtype=np.uint64 if wide else np.uint32)
-                starts -= found
-                offsets = _reordered(starts, order)
-                del starts
+                offsets = np.cumsum(found, dtype=np.uint64 if wide else np.uint32)
+                offsets -= found
+                offsets = _reordered(offsets, order)
                 text = "".join(self.pieces)
                 self.pieces = []
             del found
             self.counts = array("I")
         del order
-        for term in sorted(self.numbers):
-            number = self.numbers[term]
-            start, end = ends[number], ends[number + 1]
+        for term, start, end in zip(terms, starts, ends):
             if counts is None:
                 values = None
             elif offsets is None:

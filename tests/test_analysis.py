@@ -11,8 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searchkit.analysis import (analyze_text, bigram_positions, decode_positions, encoded_bigrams,
-                                encode_positions, fold, frequency, normalize, segment)
+from searchkit import analysis
+from searchkit.analysis import (analyze_text, bigram_positions, coded_bigrams, coded_chars,
+                                decode_positions, encoded_bigrams, encode_positions, fold, frequency,
+                                normalize, segment)
 from searchkit.documents import Problem
 from searchkit.sources import discover, read_article
 
@@ -88,6 +90,35 @@ def test_encoded_bigrams_equal_encoded_positions(text: str) -> None:
     # positions gives, in the same order
     expected = {gram: encode_positions(p) for gram, p in bigram_positions(text).items()}
     assert list(encoded_bigrams(text).items()) == list(expected.items())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.lists(st.sampled_from("香港新聞港香 a"), max_size=60).map("".join),
+                 st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=40)))
+def test_coded_terms_hold_what_the_plain_analysis_gives(text: str) -> None:
+    # the bulk form the segment writer takes: as a mapping it is the plain
+    # term → encoded positions, and its codes sort as the terms do
+    coded = coded_bigrams(text)
+    assert dict(coded) == encoded_bigrams(text)
+    assert list(coded) == sorted(encoded_bigrams(text))
+    assert coded.sizes.tolist() == [len(coded[t]) for t in coded]
+    chars = coded_chars(text)
+    assert list(chars) == sorted(set(text) - {" "}) and set(chars.values()) <= {""}
+
+
+def test_coded_bigrams_far_apart_and_past_the_escape() -> None:
+    # deltas that are surrogate code points survive; positions that need
+    # ESCAPE take the plain path
+    text = "香港" + "x" * 56_000 + "香港" + "y" * 3000 + "香港"
+    assert dict(coded_bigrams(text)) == encoded_bigrams(text)
+    assert decode_positions(coded_bigrams(text)["香港"]) == [0, 56_002, 59_004]
+
+
+def test_coded_bigrams_of_texts_longer_than_the_code_space(monkeypatch) -> None:
+    monkeypatch.setattr(analysis, "ESCAPE", 5)  # "longer than the code space" at 6 characters
+    for text in ("香港新聞港香港", "abababab", "a"):
+        assert dict(coded_bigrams(text)) == encoded_bigrams(text)
+        assert list(coded_bigrams(text)) == sorted(encoded_bigrams(text))
 
 
 def _sample_bodies() -> list[str]:

@@ -123,3 +123,29 @@ def test_columns_group_each_terms_postings_in_document_order(kind, data, docnums
     for term, docs, values in grouped:
         assert docs == [d for d, _ in expected[term]]
         assert values == (None if kind == "presence" else [v for _, v in expected[term]])
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts=st.lists(st.text(alphabet="甲乙丙丁ab ", max_size=30), max_size=8), data=st.data())
+def test_columns_group_coded_terms_as_plain_ones(texts, data):
+    # character fields hand the columns coded terms: grouped, they are the
+    # terms, documents and positions of the plain analysis
+    from searchkit import segments
+    from searchkit.analysis import coded_bigrams, coded_chars, encoded_bigrams
+
+    docnums = sorted(data.draw(st.lists(st.integers(0, 70_000), min_size=len(texts),
+                                        max_size=len(texts), unique=True)))
+    pairs, chars = segments._Columns(segments.POSITIONS), segments._Columns(segments.PRESENCE)
+    expected_pairs: dict[str, list[tuple[int, str]]] = {}
+    expected_chars: dict[str, list[int]] = {}
+    for docnum, text in zip(docnums, texts):
+        pairs.add(docnum, coded_bigrams(text))
+        chars.add(docnum, coded_chars(text))
+        for term, value in encoded_bigrams(text).items():
+            expected_pairs.setdefault(term, []).append((docnum, value))
+        for ch in sorted(set(text) - {" "}):
+            expected_chars.setdefault(ch, []).append(docnum)
+    assert [(t, list(d), v) for t, d, v in pairs.grouped()] == [
+        (t, [d for d, _ in expected_pairs[t]], [v for _, v in expected_pairs[t]]) for t in sorted(expected_pairs)]
+    assert [(t, list(d), v) for t, d, v in chars.grouped()] == [
+        (t, expected_chars[t], None) for t in sorted(expected_chars)]
