@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import accumulate, compress
 from typing import Any
 from dataclasses import dataclass
+from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -77,12 +78,35 @@ _KEEPS_LENGTH = ("\x00-\x7f\xa0\xb7\xc0-\xde\xe0-\xff\u2013\u2014\u2018\u2019\u2
 _MAY_CHANGE_LENGTH = re.compile(f"[^{_KEEPS_LENGTH}]")
 
 
-def fold_keeps_length(text: str) -> bool:
-    """Does `fold` keep the length of `text`?  NFKC and case folding are
+def length_changes(text: str) -> list[tuple[int, int | None]]:
+    """Where `fold` makes a character of `text` more than one: (index,
+    characters added) for each such character ("…" → "...": 2), in order,
+    and (index, None) where the result depends on the neighbours (combining
+    marks, Hangul jamo) or holds whitespace.  NFKC and case folding are
     checked (most texts hold only characters known to fold one to one);
     OpenCC's t2s conversion is taken to keep lengths (it kept every line
-    of the dev corpus's posts)."""
-    return not _MAY_CHANGE_LENGTH.search(text) or len(_compatible(text)) == len(text)
+    of the dev corpus's posts).  Whitespace is left to the caller."""
+    changes = []
+    for found in _MAY_CHANGE_LENGTH.finditer(text):
+        grown = _growth(found.group())
+        if grown != 0:
+            changes.append((found.start(), grown))
+    return changes
+
+
+_DEPENDS_ON_NEIGHBOURS = re.compile("[\s\u1100-\u11ff\u3131-\u318e\ua960-\ua97f\ud7b0-\ud7ff]")
+
+
+@lru_cache(maxsize=4096)
+def _growth(ch: str) -> int | None:
+    """Characters `fold` adds to `ch` (see `length_changes`)."""
+    if ch.isspace():
+        return 0
+    folded = _compatible(ch)
+    if not folded or any(unicodedata.category(c)[0] == "M" for c in ch + folded) \
+            or _DEPENDS_ON_NEIGHBOURS.search(ch + folded):
+        return None
+    return len(folded) - 1
 
 
 # Full-width ASCII, the no-break and ideographic spaces and the ellipsis,

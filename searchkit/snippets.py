@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from functools import lru_cache
-from itertools import repeat
+from itertools import accumulate, chain, repeat
 
-from .analysis import fold, fold_keeps_length
+from .analysis import fold, length_changes
 
 WIDTH = 120
 _OTHER_SPACE = re.compile(r"[^\S ]")
-_SPACE_RUN = re.compile(r"\s+")
+_VISIBLE_RUN = re.compile(r"\S+")
 QUICK = 200   # characters folded first when looking for the first match
 PREFIX = 400  # characters (to a line end) folded next
 # How far a character's folding can depend on the characters after it:
@@ -49,7 +49,7 @@ def fold_with_map(text: str) -> tuple[str, list[int] | None]:
             owners.extend(range(start, start + len(line)))
         else:
             pieces[i], line_owners = _fold_chars(line)
-            owners.extend(start + j for j in line_owners)
+            owners.extend(map(start.__add__, line_owners))
         owners.append(start + len(line))  # the line end
         start += len(line) + 1
     owners.pop()
@@ -59,9 +59,7 @@ def fold_with_map(text: str) -> tuple[str, list[int] | None]:
 def _fold_chars(text: str) -> tuple[str, list[int]]:
     """`fold` character by character, with the map back to `text`."""
     pieces = list(map(_fold_char, text))
-    owners: list[int] = []
-    for i, piece in enumerate(pieces):
-        owners.extend([i] * len(piece))
+    owners = list(chain.from_iterable(map(repeat, range(len(pieces)), map(len, pieces))))
     joined = "".join(pieces)
     converted = fold(joined)
     if len(converted) != len(joined):
@@ -158,7 +156,7 @@ def _located(text: str, needles: list[str], width: int,
     at = _original_offset(text, first)
     # (if OpenCC changed lengths, the window would almost surely not hold
     # the needle and is not used)
-    if at is None or not fold_keeps_length(text[:at]):
+    if at is None:
         return None
     lo = max(0, at - width // 3)
     hi = min(len(text), lo + width)
@@ -180,19 +178,37 @@ def _located(text: str, needles: list[str], width: int,
 
 
 def _original_offset(text: str, position: int) -> int | None:
-    """The index in `text` of normalized character `position`, if folding
-    keeps the text's length (`normalize` then only drops control
-    characters, makes each whitespace run one space and strips the ends)."""
-    removed = 0
-    for run in _DROPPED.finditer(text):
-        start, end = run.span()
-        if start - removed > position:
-            break
-        kept = 1 if start and _CONTROLS.sub("", run.group()) else 0
-        if kept and start - removed == position:
-            return None  # a space: no needle starts there
-        removed += end - start - kept
-    at = position + removed
+    """The index in `text` of normalized character `position`: `normalize`
+    drops control characters, makes each whitespace run one space, strips
+    the ends, and folding makes a few characters longer ("…" → "...", see
+    `analysis.length_changes`).  None where no needle can start (a space,
+    inside a character's longer folding) or when folding before it depends
+    on neighbouring characters."""
+    changes = length_changes(text)
+    shift = 0  # original index − normalized index so far
+    runs = _DROPPED.finditer(text)
+    run = next(runs, None)
+    k = 0
+    while run is not None or k < len(changes):
+        if k < len(changes) and (run is None or changes[k][0] < run.start()):
+            index, grown = changes[k]
+            k += 1
+            here = index - shift  # where its folding starts
+            if here >= position:
+                break
+            if grown is None or position <= here + grown:
+                return None  # inside its folding, or unknown after it
+            shift -= grown
+        else:
+            start, end = run.span()  # type: ignore[union-attr]
+            if start - shift > position:
+                break
+            kept = 1 if start and _CONTROLS.sub("", run.group()) else 0  # type: ignore[union-attr]
+            if kept and start - shift == position:
+                return None  # a space: no needle starts there
+            shift += end - start - kept
+            run = next(runs, None)
+    at = position + shift
     return at if at < len(text) else None
 
 
@@ -236,22 +252,23 @@ def _window(text: str, folded: str, owners: list[int] | None, needles: list[str]
 def _collapse_with_spans(window: str, spans: list[tuple[int, int]], cut_left: bool,
                          cut_right: bool) -> tuple[str, tuple[tuple[int, int], ...]]:
     """The window with each whitespace run shown as one space (none at the
-    ends) and the spans moved along."""
-    runs = [m.span() for m in _SPACE_RUN.finditer(window)]
+    ends) and the spans moved along (spans start and end next to visible
+    characters: needles are stripped)."""
+    pieces = [m.span() for m in _VISIBLE_RUN.finditer(window)]
+    starts = [start for start, _ in pieces]
+    shown_at = list(accumulate((end - start + 1 for start, end in pieces), initial=0))
 
     def moved(i: int) -> int:
-        removed = 0
-        for start, end in runs:
-            if start >= i:
-                break
-            # a leading run disappears, any other run becomes one space
-            removed += min(end, i) - start - (1 if start else 0)
-        return i - removed
+        k = bisect_right(starts, i) - 1
+        if k < 0:
+            return 0  # in the leading run
+        start, end = pieces[k]
+        return shown_at[k] + min(i, end) - start
 
     prefix = "…" if cut_left else ""
-    body = _SPACE_RUN.sub(" ", window).strip(" ")
-    result = prefix + body + ("…" if cut_right else "")
-    mapped = [(moved(s) + len(prefix), moved(e) + len(prefix)) for s, e in _merge(spans)]
+    result = prefix + " ".join(window.split()) + ("…" if cut_right else "")
+    shift = len(prefix)
+    mapped = [(moved(s) + shift, moved(e) + shift) for s, e in _merge(spans)]
     return result, tuple((max(s, 0), min(e, len(result))) for s, e in mapped if e > s)
 
 
