@@ -68,8 +68,19 @@ class Evaluator:
                   within: set[int] | None = None) -> set[int]:
         """Posts whose title/body (`parts`) contain `text`; with `within`,
         only those among `within` (reading only the posting blocks that can
-        hold them: a selective filter makes a common phrase cheap)."""
-        key = ("s", text, parts)
+        hold them: a selective filter makes a common phrase cheap).  Each
+        part is kept on its own: ranking asks for the title part again."""
+        local: list[Any] = []  # `within` per segment, made when first needed
+        if len(parts) == 1:
+            return self._part(text, parts[0], within, local)
+        found: set[int] = set()
+        for part in parts:
+            found |= self._part(text, part, within, local)
+        return found
+
+    def _part(self, text: str, part: str, within: set[int] | None,
+              local: list[Any]) -> set[int]:
+        key = (text, part)
         found = self._cache.get(key)
         if found is not None:
             return found if within is None else found & within
@@ -78,16 +89,16 @@ class Evaluator:
             for among, found in earlier:  # asked before among a superset?
                 if within <= among:
                     return found & within
+            if not local:
+                local.extend(self.per_segment(within))
             found = set()
-            for leaf, base, wanted in self.per_segment(within):
-                for part in parts:
-                    found.update(base + d for d in segment_docs(leaf, part, text, wanted))
+            for leaf, base, wanted in local:
+                found.update(base + d for d in segment_docs(leaf, part, text, wanted))
             earlier.append((within, found))
             return found
         found = set()
         for leaf, base in self.leaves:
-            for part in parts:
-                found.update(base + d for d in segment_docs(leaf, part, text))
+            found.update(base + d for d in segment_docs(leaf, part, text))
         self._cache[key] = found
         return found
 
