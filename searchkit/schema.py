@@ -11,8 +11,9 @@ from whoosh import columns, fields, formats
 
 from .analysis import decode_positions
 
-SCHEMA_VERSION = 3  # 2: word fields keep counts, not positions; 3: sorted term files
-READABLE_VERSIONS = (2, 3)  # 2's hash-table term files still read (segments say which)
+# 2: word fields keep counts, not positions; 3: sorted term files; 4: zstd records
+SCHEMA_VERSION = 4
+READABLE_VERSIONS = (2, 3, 4)  # older segments still read (their codecs say how)
 
 TITLE_WORD_BOOST = 3.0
 

@@ -14,13 +14,17 @@ searched by Whoosh through the codec as usual.
 
 from __future__ import annotations
 
+import pickle
+import threading
 from array import array
 from collections.abc import Iterator
 from itertools import accumulate
 from operator import sub
 from typing import Any
 
-from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3LeafMatcher, W3PostingsWriter
+from whoosh import columns
+from whoosh.codec.whoosh3 import (W3Codec, W3FieldWriter, W3LeafMatcher, W3PerDocReader, W3PerDocWriter,
+                                  W3PostingsWriter)
 from whoosh.matching import ListMatcher
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import length_to_byte
@@ -35,7 +39,8 @@ COMPRESS_FROM = 16  # blocks with fewer postings are not zlib-compressed
 
 
 def new_codec() -> Any:
-    return LeanCodec(blocklimit=BLOCK, compression=3, inlinelimit=INLINE, sorted_terms=True)
+    return LeanCodec(blocklimit=BLOCK, compression=3, inlinelimit=INLINE, sorted_terms=True,
+                     zstd_records=True)
 
 
 # A block's ids, integral weights and str values are pickled by Whoosh one
@@ -141,10 +146,23 @@ class LeanCodec(W3Codec):
     keeps reading their hash tables."""
 
     sorted_terms = False
+    zstd_records = False  # stored records as `RecordWriter` writes them (schema 4)
 
-    def __init__(self, *args: Any, sorted_terms: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, sorted_terms: bool = False, zstd_records: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sorted_terms = sorted_terms
+        self.zstd_records = zstd_records
+
+    def per_document_writer(self, storage: Any, segment: Any) -> Any:
+        if self.zstd_records:
+            return RecordWriter(self, storage, segment)
+        return super().per_document_writer(storage, segment)
+
+    def per_document_reader(self, storage: Any, segment: Any) -> Any:
+        if self.zstd_records:
+            return RecordReader(storage, segment)
+        return super().per_document_reader(storage, segment)
 
     def field_writer(self, storage: Any, segment: Any) -> Any:
         if self.sorted_terms:
@@ -186,6 +204,101 @@ class SortedFieldWriter(W3FieldWriter):
         self._postwriter = None
         self._infield = False
         self.is_closed = False
+
+
+# Each post's stored fields (its "record": metadata and visible text) are
+# pickled and compressed with zstd, using a dictionary trained on the
+# segment's first records.  News posts share much of their vocabulary, and a
+# record of a few KB gains little from compression on its own: on the dev
+# corpus, records come out 23% smaller than with Whoosh's per-record zlib
+# and decompress in ~9 us instead of ~25 (a search reads one per hit).
+RECORDS = "_records"
+RECORD_COLUMN = columns.VarBytesColumn()
+DICTIONARY_EXT = ".zdc"   # the segment's dictionary (empty: none)
+TRAIN_RECORDS = 1000      # records the dictionary is trained on
+DICTIONARY_SIZE = 110_000
+RECORD_LEVEL = 3          # higher levels: a few % smaller, 3-6x slower to write
+
+
+class RecordWriter(W3PerDocWriter):
+    """W3's per-document writer with records written as described above
+    (the first TRAIN_RECORDS wait for the dictionary)."""
+
+    def __init__(self, codec: Any, storage: Any, segment: Any) -> None:
+        super().__init__(codec, storage, segment)
+        self._waiting: list[tuple[int, bytes]] = []
+        self._compress: Any = None
+
+    def finish_doc(self) -> None:
+        fields = self._storedfields
+        if fields:
+            record = pickle.dumps(fields, pickle.HIGHEST_PROTOCOL)
+            if self._compress is None:
+                self._waiting.append((self._docnum, record))
+                if len(self._waiting) >= TRAIN_RECORDS:
+                    self._start_compressing()
+            else:
+                self.add_column_value(RECORDS, RECORD_COLUMN, self._compress(record))
+            fields.clear()
+        self._indoc = False
+
+    def _start_compressing(self) -> None:
+        import zstandard
+
+        records = [r for _, r in self._waiting]
+        dictionary = None
+        if sum(map(len, records)) >= 10 * DICTIONARY_SIZE:  # else the dictionary outweighs its gain
+            try:
+                dictionary = zstandard.train_dictionary(DICTIONARY_SIZE, records)
+            except zstandard.ZstdError:  # records too alike or too small to learn from
+                pass
+        dbfile = self._create_file(DICTIONARY_EXT)
+        dbfile.write(dictionary.as_bytes() if dictionary is not None else b"")
+        dbfile.close()
+        self._compress = zstandard.ZstdCompressor(level=RECORD_LEVEL, dict_data=dictionary).compress
+        if self._waiting and not self._has_column(RECORDS):
+            self._create_column(RECORDS, RECORD_COLUMN)
+        for docnum, record in self._waiting:
+            self._get_column(RECORDS).add(docnum, self._compress(record))
+        self._waiting = []
+
+    def close(self) -> None:
+        if self._indoc:
+            self.finish_doc()
+        if self._compress is None:
+            self._start_compressing()
+        super().close()
+
+
+class RecordReader(W3PerDocReader):
+    """Reads the records `RecordWriter` writes."""
+
+    def __init__(self, storage: Any, segment: Any) -> None:
+        super().__init__(storage, segment)
+        self._decompress: Any = None
+        self._lock = threading.Lock()  # a zstd context serves one thread at a time
+
+    def stored_fields(self, docnum: int) -> dict[str, Any]:
+        column = self._cached_reader(RECORDS, RECORD_COLUMN)
+        record = column[docnum] if column is not None else b""
+        if not record:
+            return {}
+        with self._lock:
+            if self._decompress is None:
+                self._decompress = self._decompressor()
+            record = self._decompress(record)
+        return pickle.loads(record)
+
+    def _decompressor(self) -> Any:
+        import zstandard
+
+        dbfile = self._segment.open_file(self._storage, DICTIONARY_EXT)
+        try:
+            raw = dbfile.read()
+        finally:
+            dbfile.close()
+        dictionary = zstandard.ZstdCompressionDict(raw) if raw else None
+        return zstandard.ZstdDecompressor(dict_data=dictionary).decompress
 
 
 class SegmentBuilder:

@@ -563,12 +563,12 @@ def test_a_long_lived_index_sees_the_new_state_after_a_run(tmp_path, small_index
 
 
 def test_a_query_racing_a_run_that_replaces_a_segment(tmp_path, small_index, monkeypatch):
-    from whoosh.codec.whoosh3 import W3PerDocReader
+    from searchkit.segments import RecordReader
 
     posts, index = small_index
     old = state(index, (ALL,))[ALL]
     write_posts(posts, range(0, 16), extra="修訂版")  # over half of the only segment
-    original = W3PerDocReader.stored_fields
+    original = RecordReader.stored_fields
     published: list[bool] = []
 
     def stored_fields(self: Any, docnum: int) -> Any:
@@ -579,7 +579,7 @@ def test_a_query_racing_a_run_that_replaces_a_segment(tmp_path, small_index, mon
             published.append(True)
         return original(self, docnum)
 
-    monkeypatch.setattr(W3PerDocReader, "stored_fields", stored_fields)
+    monkeypatch.setattr(RecordReader, "stored_fields", stored_fields)
     with searchkit.open_index(index) as ix:
         got = result_of(ix, ALL)
     assert published

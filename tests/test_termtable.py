@@ -17,6 +17,7 @@ from whoosh.reading import TermNotFound
 import searchkit
 from searchkit import segments
 from searchkit.indexer import INDEX_NAME, META_FILE
+from searchkit.schema import SCHEMA_VERSION
 from searchkit.termtable import MAGIC, SortedTable, SortedTableWriter, TableFormatError
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_posts"
@@ -257,7 +258,7 @@ def test_incremental_run_on_an_index_with_hash_table_segments(tmp_path, hash_tab
     searched = searchkit.build_index([str(posts)], str(index_dir))
     assert (searched.report.added, searched.report.updated) == (0, 1)
     # a searchkit before the sorted table would now refuse the index cleanly
-    assert json.loads((index_dir / META_FILE).read_text(encoding="utf-8"))["schema_version"] == 3
+    assert json.loads((index_dir / META_FILE).read_text(encoding="utf-8"))["schema_version"] == SCHEMA_VERSION
     ix = index.open_dir(str(index_dir), indexname=INDEX_NAME)
     # the old segment stays (one post deleted), the changed post is in a new one
     assert sorted("sorted_terms" in s.codec().__dict__ for s in ix._segments()) == [False, True]
