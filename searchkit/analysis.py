@@ -94,7 +94,7 @@ def length_changes(text: str) -> list[tuple[int, int | None]]:
     return changes
 
 
-_DEPENDS_ON_NEIGHBOURS = re.compile("[\s\u1100-\u11ff\u3131-\u318e\ua960-\ua97f\ud7b0-\ud7ff]")
+_DEPENDS_ON_NEIGHBOURS = re.compile(r"[\s\u1100-\u11ff\u3131-\u318e\ua960-\ua97f\ud7b0-\ud7ff]")  # or whitespace
 
 
 @lru_cache(maxsize=4096)
@@ -428,6 +428,7 @@ def coded_chars(text: str) -> CodedTerms:
 
 
 def _coded_from(terms: dict[str, str], width: int) -> CodedTerms:
+    """`CodedTerms` of a plain term → encoded positions mapping."""
     import numpy as np
 
     ordered = sorted(terms)

@@ -222,7 +222,8 @@ RECORD_LEVEL = 3          # higher levels: a few % smaller, 3-6x slower to write
 
 class RecordWriter(W3PerDocWriter):
     """W3's per-document writer with records written as described above
-    (the first TRAIN_RECORDS wait for the dictionary)."""
+    (the first TRAIN_RECORDS wait for the dictionary) into the `_records`
+    column; Whoosh's own `_stored` column stays empty."""
 
     def __init__(self, codec: Any, storage: Any, segment: Any) -> None:
         super().__init__(codec, storage, segment)
