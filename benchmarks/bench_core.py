@@ -16,6 +16,7 @@ import argparse
 import json
 import lzma
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -47,6 +48,9 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 def build(posts: Path, index: Path, reuse: bool) -> float | None:
     if reuse and index.exists():
         return None
+    # a cold build; (--rebuild alone keeps the previous generation's files
+    # until the next run, for searches that still have them open)
+    shutil.rmtree(index, ignore_errors=True)
     started = time.perf_counter()
     done = cli("index", str(posts), "--index", str(index), "--rebuild")
     elapsed = time.perf_counter() - started
