@@ -73,8 +73,9 @@ def test_located_window_gives_the_whole_text_snippet(text, picks, quick, width, 
         assert make_snippet(text, needles, width, locate=locate) == whole_text_snippet(text, needles, width)
 
 
-def test_a_late_match_is_found_from_its_position():
-    text = "甲乙\n" * 400 + "丙 丁  戊" + "國家安全" + "己" * 300
+def located_snippet(text: str, needles: list[str], width: int = snippets.WIDTH) -> tuple[tuple, int]:
+    """The snippet with the first match located as the index does, and how
+    many characters were folded to make it."""
     folded_lengths = []
     real_fold = snippets.fold_with_map
 
@@ -83,9 +84,15 @@ def test_a_late_match_is_found_from_its_position():
         return real_fold(part)
 
     with mock.patch.object(snippets, "fold_with_map", counting):
-        snippet, spans = make_snippet(text, ["国家安全"], locate=lambda: brute_first(text, ["国家安全"]))
+        found = make_snippet(text, needles, width, locate=lambda: brute_first(text, needles))
+    return found, sum(folded_lengths)
+
+
+def test_a_late_match_is_found_from_its_position():
+    text = "甲乙\n" * 400 + "丙 丁  戊" + "國家安全" + "己" * 300
+    (snippet, spans), folded = located_snippet(text, ["国家安全"])
     assert [snippet[s:e] for s, e in spans] == ["國家安全"]
-    assert sum(folded_lengths) < 500  # the first QUICK characters and the window's line
+    assert folded < 500  # the first QUICK characters and the window's line
     assert (snippet, spans) == whole_text_snippet(text, ["国家安全"], snippets.WIDTH)
 
 
@@ -106,14 +113,6 @@ def test_a_late_match_after_characters_that_fold_longer():
     # "…" folds to "...": the normalized position of the first 香港 (330)
     # is not its index in the text (210); the text holds 香港 at 330 too
     text = "…" * 60 + "甲" * 150 + "香港" + "乙香港" * 400
-    folded_lengths = []
-    real_fold = snippets.fold_with_map
-
-    def counting(part: str):
-        folded_lengths.append(len(part))
-        return real_fold(part)
-
-    with mock.patch.object(snippets, "fold_with_map", counting):
-        located = make_snippet(text, ["香港"], 20, locate=lambda: brute_first(text, ["香港"]))
+    located, folded = located_snippet(text, ["香港"], 20)
     assert located == whole_text_snippet(text, ["香港"], 20)
-    assert located[0].startswith("…甲") and sum(folded_lengths) < 500
+    assert located[0].startswith("…甲") and folded < 500
