@@ -36,6 +36,9 @@ INDEX_NAME = "MAIN"
 META_FILE = "searchkit.json"
 CHUNK = 64               # files per task sent to a worker
 SEGMENT_DOCS = 8000      # documents per segment before a worker starts another
+# ... or postings: a worker holds its segment's postings until it writes
+# them (17 M made a ~630 MB peak), so long posts make smaller segments
+SEGMENT_POSTINGS = 16_000_000
 IN_PROCESS_LIMIT = 300   # smaller jobs are analysed without worker processes
 
 Progress = Callable[[int, int], None]
@@ -332,7 +335,7 @@ def _update(ix: Any, index_dir: Path, roots: Sequence[Path], rebuild: bool,
 
     if progress:
         progress(0, total)
-    job = make_job(index_dir, settings.timezone, SEGMENT_DOCS, getattr(lock, "fd", None))
+    job = make_job(index_dir, settings.timezone, SEGMENT_DOCS, SEGMENT_POSTINGS, getattr(lock, "fd", None))
     if total <= IN_PROCESS_LIMIT or settings.workers <= 1:
         new_segments, outcomes = analyse_in_process(ix, plan.to_index, job, advance)
     else:

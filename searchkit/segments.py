@@ -344,6 +344,10 @@ class SegmentBuilder:
         perdoc.finish_doc()
         self.docnum += 1
 
+    def postings(self) -> int:
+        """Postings added so far (what the segment's memory grows with)."""
+        return sum(len(columns.terms) for columns in self.columns.values())
+
     def _length_column(self, name: str) -> array:
         col = self.lengths.get(name)
         if col is None:

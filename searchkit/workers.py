@@ -30,6 +30,7 @@ class _Job:
     index_dir: str
     timezone: str
     segment_docs: int
+    segment_postings: int
     lock_fd: int | None = None   # the parent's index lock, inherited by fork
 
 
@@ -52,8 +53,9 @@ def _analyse_chunk(builder_box: list[Any], ix: Any, job: _Job, chunk: Sequence[S
             continue
         builder_box[0].add(*fields)
         outcomes.append((src.key, None, article.repairs))
-        if builder_box[0].docnum >= job.segment_docs:
-            segment = builder_box[0].finish()
+        builder = builder_box[0]
+        if builder.docnum >= job.segment_docs or builder.postings() >= job.segment_postings:
+            segment = builder.finish()
             if segment is not None:
                 segments.append(segment)
             builder_box[0] = SegmentBuilder(ix)
@@ -176,5 +178,6 @@ def _collect(results: Any, procs: list[Any],
     return segments, outcomes
 
 
-def make_job(index_dir: Path, timezone: str, segment_docs: int, lock_fd: int | None = None) -> _Job:
-    return _Job(str(index_dir), timezone, segment_docs, lock_fd)
+def make_job(index_dir: Path, timezone: str, segment_docs: int, segment_postings: int,
+             lock_fd: int | None = None) -> _Job:
+    return _Job(str(index_dir), timezone, segment_docs, segment_postings, lock_fd)

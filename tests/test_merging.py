@@ -56,3 +56,21 @@ def test_incremental_runs_keep_few_segments_and_fresh_results(tmp_path: Path) ->
     clean = searchkit.open_index(fresh).search("香港新聞", limit=50, snippets=False)
     assert ours.total == clean.total == 9
     assert sorted(h.path for h in ours.hits) == sorted(h.path for h in clean.hits)
+
+
+def test_long_posts_end_a_segment_early(tmp_path: Path, monkeypatch, sample_ix) -> None:
+    # a segment ends at SEGMENT_POSTINGS postings as well as at SEGMENT_DOCS
+    # posts (what a worker holds in memory grows with postings); the
+    # segments found the same posts as one segment does
+    from searchkit import indexer, merging
+    from tests.conftest import SAMPLES
+
+    monkeypatch.setattr(indexer, "SEGMENT_POSTINGS", 4000)  # a few sample posts each
+    monkeypatch.setattr(merging, "MAX_SMALL", 100)  # keep them apart
+    build_index([str(SAMPLES)], str(tmp_path / "index"))
+    segments = open_whoosh(tmp_path / "index")._segments()
+    assert 3 <= len(segments) < 14 and sum(s.doc_count() for s in segments) == 14
+    split = searchkit.open_index(tmp_path / "index")
+    for query in ("香港", '"数据交易"', "数据交易", "國家安全", '"民币"', "tag:联合早报", "港 -地铁"):
+        assert ({h.path for h in split.search(query, limit=20).hits}
+                == {h.path for h in sample_ix.search(query, limit=20).hits}), query
