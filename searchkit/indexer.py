@@ -35,7 +35,7 @@ from .workers import analyse_in_process, analyse_in_workers, make_job
 INDEX_NAME = "MAIN"
 META_FILE = "searchkit.json"
 CHUNK = 64               # files per task sent to a worker
-SEGMENT_DOCS = 8000      # documents per segment before a worker starts another
+SEGMENT_DOCS = 12000     # documents per segment before a worker starts another
 # ... or postings: a worker holds its segment's postings until it writes
 # them (17 M made a ~630 MB peak), so long posts make smaller segments
 SEGMENT_POSTINGS = 16_000_000
