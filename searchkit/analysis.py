@@ -94,7 +94,8 @@ def length_changes(text: str) -> list[tuple[int, int | None]]:
     return changes
 
 
-_DEPENDS_ON_NEIGHBOURS = re.compile(r"[\s\u1100-\u11ff\u3131-\u318e\ua960-\ua97f\ud7b0-\ud7ff]")  # or whitespace
+# what folds differently next to other characters (jamo), or to whitespace
+_DEPENDS_ON_NEIGHBOURS = re.compile(r"[\s\u1100-\u11ff\u3131-\u318e\ua960-\ua97f\ud7b0-\ud7ff]")
 
 
 @lru_cache(maxsize=4096)
@@ -271,12 +272,11 @@ def frequency(value: str) -> int:
     return len(value) - value.count(ESCAPE_CHAR) if ESCAPE_CHAR in value else len(value)
 
 
-def group_positions(keys: Iterable[str], positions: Iterable[int] | None = None) -> dict[str, list[int]]:
-    """Each distinct key with the positions (0, 1, 2, …, or those given
-    alongside the keys) where it occurs."""
+def group_positions(keys: Iterable[str]) -> dict[str, list[int]]:
+    """Each distinct key with the positions (0, 1, 2, …) where it occurs."""
     out: dict[str, list[int]] = {}
     get = out.get
-    for i, key in zip(positions, keys) if positions is not None else enumerate(keys):
+    for i, key in enumerate(keys):
         found = get(key)
         if found is None:
             out[key] = [i]
@@ -312,25 +312,9 @@ class FieldPostings:
 
 def encoded_bigrams(text: str) -> dict[str, str]:
     """Each adjacent character pair of `text` with its start positions
-    encoded (`encode_positions` of `bigram_positions`), in order of first
-    occurrence.
-
-    Most pairs occur once in a post: their encoding is their position as
-    one code point, taken for all pairs at once; only the pairs that occur
-    again are grouped position by position."""
-    grams = list(map(operator.add, text[:-1], text[1:]))
-    count = len(grams)
-    if count >= ESCAPE:
-        return {t: encode_positions(p) for t, p in bigram_positions(text).items()}
-    out = dict(zip(grams, map(chr, range(count))))  # right for pairs found once
-    if len(out) == count:
-        return out
-    again = {gram for gram, n in Counter(grams).items() if n > 1}
-    groups = group_positions(compress(grams, map(again.__contains__, grams)),
-                             compress(range(count), map(again.__contains__, grams)))
-    for gram, positions in groups.items():
-        out[gram] = "".join(map(chr, map(operator.sub, positions, [0] + positions[:-1])))
-    return out
+    encoded, in order of first occurrence (the plain form of
+    `coded_bigrams`, which the indexer uses)."""
+    return {t: encode_positions(p) for t, p in bigram_positions(text).items()}
 
 
 class CodedTerms(Mapping[str, str]):
