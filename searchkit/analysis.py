@@ -23,7 +23,7 @@ import unicodedata
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from itertools import accumulate, compress
+from itertools import accumulate
 from typing import Any
 from dataclasses import dataclass
 from functools import lru_cache

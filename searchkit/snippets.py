@@ -144,9 +144,9 @@ def _located(text: str, needles: list[str], width: int,
              first: int | None) -> tuple[str, tuple[tuple[int, int], ...]] | None:
     """The snippet around the first match, given where it starts in the
     normalized text (-1: no match): only the window, from the sentence it
-    starts in, is folded.  None when that position does not lead to a
-    match (folding changed lengths before it): the caller folds from the
-    start instead."""
+    starts in, is folded.  None when that position cannot be mapped back or
+    does not lead to a match (a fold whose length depends on neighbours, or
+    OpenCC changing lengths): the caller folds from the start instead."""
     if first is None:
         return None
     if first < 0:
