@@ -5,9 +5,11 @@ tuples and a per-posting `add()` call.  Here each field's postings are
 appended to flat arrays as they arrive (a few C-level passes a document),
 sorted by term once at the end (stably: documents come in order, so each
 term's list is in document order), and each posting list is handed to
-Whoosh's W3 block writer a block at a time.  Short lists are inlined into
-the term table and small blocks are not compressed, which keeps the many
-rare character bigrams cheap.  Terms go into a sorted term table (see
+Whoosh's W3 block writer a block at a time.  Lists of fewer than INLINE
+postings are packed into the term table: a block in the postings file
+carries ~65 bytes of framing (pickled block info, lengths, the term info's
+pointer) besides its data, more than the data itself for the ~700,000
+character bigrams of 4-63 postings.  Small blocks are not compressed.  Terms go into a sorted term table (see
 `termtable`) instead of Whoosh's hash table.  The segments are read and
 searched by Whoosh through the codec as usual.
 """
@@ -34,7 +36,7 @@ from .terminfo import HAS_VALUES, HAS_WEIGHTS, LEAN, LeanTermInfo, LeanTermsRead
 from .termtable import SortedTableWriter
 
 BLOCK = 512         # postings a block (128 before: per-block overhead dominated long lists)
-INLINE = 4          # posting lists shorter than this live in the term table
+INLINE = 128        # posting lists shorter than this live in the term table
 COMPRESS_FROM = 16  # blocks with fewer postings are not zlib-compressed
 
 
@@ -382,7 +384,7 @@ class SegmentBuilder:
         kind = columns.kind
         inline = not (field.scorable and kind == POSITIONS)
         for term, docs, values in columns.grouped():
-            if inline and len(docs) < INLINE:  # one to three postings: most terms
+            if inline and len(docs) < INLINE:  # 97% of terms, most of them one to three postings
                 info = _inline_info(docs, values, kind, lengths)
                 if info is not None:
                     fw._btext = term.encode("utf-8") if isinstance(term, str) else term

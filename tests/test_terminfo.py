@@ -60,11 +60,11 @@ def test_reads_w3_term_infos_of_older_indexes():
 
 
 @settings(max_examples=300, deadline=None)
-@given(docs=st.lists(st.integers(0, 200_000), min_size=1, max_size=3, unique=True),
+@given(docs=st.lists(st.integers(0, 200_000), min_size=1, max_size=127, unique=True),
        kind=st.sampled_from(["presence", "count", "positions"]), data=st.data(),
        with_lengths=st.booleans())
 def test_inline_shortcut_packs_what_the_postings_writer_packs(docs, kind, data, with_lengths):
-    # terms with one to three postings are packed from their documents and values directly
+    # terms with fewer than INLINE postings are packed from their documents and values directly
     from array import array
 
     from whoosh import formats
@@ -86,7 +86,7 @@ def test_inline_shortcut_packs_what_the_postings_writer_packs(docs, kind, data, 
         lengths = array("I", [0] * (docs[-1] + 1))
         for d in docs:
             lengths[d] = data.draw(st.integers(0, 2_000_000))
-    writer = LeanPostingsWriter(RamStorage().create_file("p"), blocklimit=128, inlinelimit=4)
+    writer = LeanPostingsWriter(RamStorage().create_file("p"), blocklimit=512, inlinelimit=segments.INLINE)
     writer.start_postings(formats.Existence(), LeanTermInfo())
     general = _write_postings(writer, docs, weights, None if kind == "count" else values, lengths).to_bytes()
     assert _inline_info(docs, values, code, lengths) == general
