@@ -123,6 +123,20 @@ class LeanLeafMatcher(W3LeafMatcher):
         else:
             super()._read_values()
 
+    def weights_at(self, at: list[int]) -> list[float]:
+        """The weights of the postings at indexes `at` of this block,
+        decoding only those."""
+        if self._weights is None:
+            if self._data is None:
+                self._read_data()
+            weights = self._data[1]
+            if isinstance(weights, list):
+                packed = weights[0]
+                return [float(ord(packed[i])) for i in at]
+            self._read_weights()
+        weights = self._weights
+        return [weights[i] for i in at]
+
     def values_at(self, at: list[int]) -> list[Any]:
         """The values of the postings at indexes `at` (ascending) of this
         block, decoding only those."""
