@@ -11,9 +11,10 @@ from whoosh import columns, fields, formats
 
 from .analysis import decode_positions
 
-# 2: word fields keep counts, not positions; 3: sorted term files; 4: zstd records
-SCHEMA_VERSION = 4
-READABLE_VERSIONS = (2, 3, 4)  # older segments still read (their codecs say how)
+# 2: word fields keep counts, not positions; 3: sorted term files; 4: zstd records;
+# 5: shorter inlined term infos (terminfo.NO_LENGTHS, SINGLE_VALUES)
+SCHEMA_VERSION = 5
+READABLE_VERSIONS = (2, 3, 4, 5)  # older segments still read (their codecs say how)
 
 TITLE_WORD_BOOST = 3.0
 

@@ -32,7 +32,8 @@ from whoosh.system import pack_ushort
 from whoosh.util.numeric import length_to_byte
 
 from .analysis import CodedTerms, FieldPostings, decode_terms, frequency
-from .terminfo import HAS_VALUES, HAS_WEIGHTS, LEAN, LeanTermInfo, LeanTermsReader, SortedTermsReader
+from .terminfo import (HAS_VALUES, HAS_WEIGHTS, LEAN, NO_LENGTHS, SINGLE_VALUES, LeanTermInfo, LeanTermsReader,
+                       SortedTermsReader)
 from .termtable import SortedTableWriter
 
 BLOCK = 512         # postings a block (128 before: per-block overhead dominated long lists)
@@ -559,9 +560,12 @@ def _inline_info(docs: Any, values: Any, kind: int, lengths: array | None) -> by
         numbers += values
         flags |= HAS_WEIGHTS
     elif kind == POSITIONS:
-        numbers += map(len, values)
         text = "".join(values)
         flags |= HAS_VALUES
+        if len(text) == len(values) and all(values):  # a position each
+            flags |= SINGLE_VALUES
+        else:
+            numbers += map(len, values)
     if max(numbers) >= 0x110000:
         return None
     if lengths is not None:
@@ -570,7 +574,11 @@ def _inline_info(docs: Any, values: Any, kind: int, lengths: array | None) -> by
     else:
         low, high = 0, length_to_byte(0)
     text = "".join(map(chr, numbers)) + text
-    return bytes((flags, low, high, len(docs))) + text.encode("utf-8", "surrogatepass")
+    if low == high == 0:
+        head = bytes((flags | NO_LENGTHS, len(docs)))
+    else:
+        head = bytes((flags, low, high, len(docs)))
+    return head + text.encode("utf-8", "surrogatepass")
 
 
 def _write_postings(pw: Any, docs: array, weights: array | None, values: list[str] | None,

@@ -1,12 +1,13 @@
 """Compact term infos for the segments searchkit writes (part of the indexer stage).
 
-Most terms of a segment are rare character bigrams whose one to three
-postings live inside the term info.  Whoosh's W3TermInfo spends a 23-byte
+Most terms of a segment are rare character bigrams whose few postings
+live inside the term info.  Whoosh's W3TermInfo spends a 23-byte
 header on them plus a pickle of the postings (about 52 bytes a term on the
 development corpus).  `LeanTermInfo` keeps the W3 layout for terms with
-posting blocks and packs inlined ones like the lean blocks: a 4-byte head
-(flags, shortest and longest field length, count) and one UTF-8 string of
-id deltas, weights, value lengths and values.  Document frequency, weights
+posting blocks and packs inlined ones like the lean blocks: a head (flags,
+shortest and longest field length unless both are 0, count) and one UTF-8
+string of id deltas, weights, value lengths (none when every value is one
+character: a bigram found once in each post) and values.  Document frequency, weights
 and id range follow from the postings.  It reads the W3 layout too, so
 indexes written before stay readable.  The classes are found through the
 pickled codec: keep them at this import path.
@@ -32,6 +33,8 @@ from .termtable import SortedTable
 LEAN = 2           # first byte of a lean inlined term info (W3 writes 0 or 1)
 HAS_WEIGHTS = 4    # flag: weights follow the ids
 HAS_VALUES = 8     # flag: value lengths and values follow
+NO_LENGTHS = 16    # flag: no field length bytes (both 0: an unscored field)
+SINGLE_VALUES = 32  # flag: every value is one character, no value lengths
 
 
 class LeanTermInfo(W3TermInfo):
@@ -43,14 +46,22 @@ class LeanTermInfo(W3TermInfo):
         ids, weights, values = self._inlined
         if not 0 < len(ids) < 256:
             return super().to_bytes()
-        numbers = [ids[0], *map(sub, ids[1:], ids[:-1]), *weights, *map(len, values)]
+        single = bool(values) and all(len(v) == 1 for v in values)
+        numbers = [ids[0], *map(sub, ids[1:], ids[:-1]), *weights]
+        if not single:
+            numbers += map(len, values)
         try:  # chr() refuses numbers past the last code point and non-integers
             text = "".join(map(chr, numbers)) + "".join(values)
         except (TypeError, ValueError):
             return super().to_bytes()
         flags = LEAN | (HAS_WEIGHTS if weights else 0) | (HAS_VALUES if values else 0)
+        flags |= SINGLE_VALUES if single else 0
         minlength = 0 if self._minlength is None else length_to_byte(self._minlength)
-        head = bytes((flags, minlength, length_to_byte(self._maxlength), len(ids)))
+        maxlength = length_to_byte(self._maxlength)
+        if minlength == maxlength == 0:
+            head = bytes((flags | NO_LENGTHS, len(ids)))
+        else:
+            head = bytes((flags, minlength, maxlength, len(ids)))
         return head + text.encode("utf-8", "surrogatepass")
 
     @classmethod
@@ -58,8 +69,13 @@ class LeanTermInfo(W3TermInfo):
         flags = s[0]
         if not flags & LEAN:
             return super().from_bytes(s)
-        count = s[3]
-        text = s[4:].decode("utf-8", "surrogatepass")
+        if flags & NO_LENGTHS:
+            low = high = 0
+            count = s[1]
+            text = s[2:].decode("utf-8", "surrogatepass")
+        else:
+            low, high, count = s[1], s[2], s[3]
+            text = s[4:].decode("utf-8", "surrogatepass")
         ids = tuple(accumulate(map(ord, text[:count])))
         pos = count
         weights: tuple[int, ...] = ()
@@ -67,7 +83,9 @@ class LeanTermInfo(W3TermInfo):
             weights = tuple(map(ord, text[pos:pos + count]))
             pos += count
         values: tuple[str, ...] = ()
-        if flags & HAS_VALUES:
+        if flags & SINGLE_VALUES:
+            values = tuple(text[pos:])
+        elif flags & HAS_VALUES:
             ends = list(accumulate(map(ord, text[pos:pos + count]), initial=pos + count))
             values = tuple(text[a:b] for a, b in zip(ends, ends[1:]))
         info = cls()
@@ -76,8 +94,8 @@ class LeanTermInfo(W3TermInfo):
         info._weight = float(sum(weights)) if weights else float(count)
         info._maxweight = float(max(weights)) if weights else 1.0
         info._minid, info._maxid = ids[0], ids[-1]
-        info._minlength = byte_to_length(s[1])
-        info._maxlength = byte_to_length(s[2])
+        info._minlength = byte_to_length(low)
+        info._maxlength = byte_to_length(high)
         return info
 
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh.codec.whoosh3 import W3TermInfo
 
-from searchkit.terminfo import LEAN, LeanTermInfo
+from searchkit.terminfo import HAS_VALUES, LEAN, NO_LENGTHS, SINGLE_VALUES, LeanTermInfo
 
 POSITIONS = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=6)
 
@@ -22,13 +22,16 @@ def _inlined(cls, ids, weights, values, minlength=None, maxlength=0):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.integers(0, 200_000), min_size=1, max_size=3, unique=True),
-       st.booleans(), st.booleans(), st.data())
-def test_inlined_postings_round_trip(ids, with_weights, with_values, data):
+@given(st.lists(st.integers(0, 200_000), min_size=1, max_size=127, unique=True),
+       st.booleans(), st.sampled_from(["none", "one character", "any"]), st.booleans(), st.data())
+def test_inlined_postings_round_trip(ids, with_weights, values_kind, scored, data):
     ids = sorted(ids)
     weights = [data.draw(st.integers(1, 5000)) for _ in ids] if with_weights else []
-    values = [data.draw(POSITIONS) for _ in ids] if with_values else []
-    lengths = (data.draw(st.integers(1, 10_000)), data.draw(st.integers(10_000, 1_000_000)))
+    values = {"none": [], "one character": [data.draw(POSITIONS.filter(lambda v: len(v) == 1)) for _ in ids],
+              "any": [data.draw(POSITIONS) for _ in ids]}[values_kind]
+    # an unscored field's infos have no lengths (None, 0: both bytes 0)
+    lengths = (data.draw(st.integers(1, 10_000)), data.draw(st.integers(10_000, 1_000_000))) \
+        if scored else (None, 0)
     info = _inlined(LeanTermInfo, ids, weights, values, *lengths)
     packed = info.to_bytes()
     assert packed[0] & LEAN
@@ -39,6 +42,23 @@ def test_inlined_postings_round_trip(ids, with_weights, with_values, data):
         assert getattr(back, attr)() == getattr(w3, attr)(), attr
     # W3's own postings pickle is several times larger
     assert len(packed) < len(_inlined(W3TermInfo, ids, weights, values, *lengths).to_bytes())
+
+
+def test_heads_and_value_lengths_are_left_out_when_they_say_nothing():
+    # a bigram found once in each of three posts of an unscored field:
+    # flags, count, then the id deltas and one position each
+    packed = _inlined(LeanTermInfo, [3, 8, 20], [], ["\x05", "\x07", "\x09"]).to_bytes()
+    assert packed[0] & (NO_LENGTHS | SINGLE_VALUES) == NO_LENGTHS | SINGLE_VALUES
+    assert packed[1:] == bytes((3, 3, 5, 12, 5, 7, 9))
+    assert LeanTermInfo.from_bytes(packed).inlined_postings() == ((3, 8, 20), (), ("\x05", "\x07", "\x09"))
+
+
+def test_reads_lean_term_infos_of_schema_4():
+    # before NO_LENGTHS and SINGLE_VALUES: a 4-byte head and value lengths
+    packed = bytes((LEAN | HAS_VALUES, 0, 0, 2)) + "\x03\x05\x01\x02\x07\x01\x04".encode()
+    back = LeanTermInfo.from_bytes(packed)
+    assert back.inlined_postings() == ((3, 8), (), ("\x07", "\x01\x04"))
+    assert (back.min_length(), back.max_length(), back.doc_frequency()) == (0, 0, 2)
 
 
 def test_what_cannot_be_packed_keeps_w3_layout():
