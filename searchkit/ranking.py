@@ -93,12 +93,12 @@ class Evaluator:
                 local.extend(self.per_segment(within))
             found = set()
             for leaf, base, wanted in local:
-                found.update(base + d for d in segment_docs(leaf, part, text, wanted))
+                found.update(map(base.__add__, segment_docs(leaf, part, text, wanted)))
             earlier.append((within, found))
             return found
         found = set()
         for leaf, base in self.leaves:
-            found.update(base + d for d in segment_docs(leaf, part, text))
+            found.update(map(base.__add__, segment_docs(leaf, part, text)))
         self._cache[key] = found
         return found
 
@@ -107,7 +107,7 @@ class Evaluator:
         for leaf, base in self.leaves:
             if term_info(leaf, fieldname, text) is not None:
                 ids, _ = raw_postings(leaf, fieldname, text)
-                found.update(base + d for d in ids)
+                found.update(map(base.__add__, ids))
         return found
 
     def date_docs(self, start: Any, end: Any, within: set[int] | None = None) -> set[int]:
@@ -320,8 +320,14 @@ def top(score: dict[int, float], count: int) -> list[tuple[int, float]]:
     """The `count` best (docnum, score), ties by document number."""
     if bulk.ready(len(score), bulk.SCORE_FROM):
         return bulk.top(score, count)
-    best = heapq.nsmallest(count, score.items(), key=lambda item: (-item[1], item[0]))
-    return [(d, s) for d, s in best]
+    if count <= 0 or not score:
+        return []
+    # the count-th best score found among bare floats (no key function: a
+    # third of the time), then only the posts scoring that much are sorted
+    least = heapq.nlargest(count, score.values())[-1]
+    best = [(d, s) for d, s in score.items() if s >= least]
+    best.sort(key=lambda item: (-item[1], item[0]))
+    return best[:count]
 
 
 class IndexColumns:
