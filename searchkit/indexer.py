@@ -29,6 +29,7 @@ from .errors import (IndexCorruptError, IndexLockedError, IndexNotFoundError,
                      IndexVersionError, IndexWriteError, SourceError)
 from .schema import LABEL_FIELDS, NO_DATE, READABLE_VERSIONS, SCHEMA_VERSION, SKETCH_KEYS, build_schema
 from .sources import SourceFile, discover
+from .snippets import position_table
 from .merging import merge_segments, rewrite_documents
 from .workers import analyse_in_process, analyse_in_workers, make_job
 
@@ -80,7 +81,9 @@ def document_fields(article: Article, source_root: str) -> tuple[Any, ...]:
         "author": article.author,
         "url": article.url,
     }
-    stored = {"meta": meta, "body": article.body}  # Whoosh compresses stored fields
+    # (the body's length events let a snippet map an index position back
+    # into the body without scanning it)
+    stored = {"meta": meta, "body": article.body, "shifts": position_table(article.body)}
     columns = {"key": article.key, "sig": article.signature.encode(),
                "date": epoch if epoch is not None else NO_DATE}
     labels = {"tag": article.tags, "category": article.categories,

@@ -12,7 +12,8 @@ from whoosh import columns, fields, formats
 from .analysis import decode_positions
 
 # 2: word fields keep counts, not positions; 3: sorted term files; 4: zstd records;
-# 5: shorter inlined term infos (terminfo.NO_LENGTHS, SINGLE_VALUES)
+# 5: shorter inlined term infos (terminfo.NO_LENGTHS, SINGLE_VALUES), records
+# with the body's length events
 SCHEMA_VERSION = 5
 READABLE_VERSIONS = (2, 3, 4, 5)  # older segments still read (their codecs say how)
 
@@ -95,6 +96,7 @@ def build_schema() -> fields.Schema:
         date=fields.NUMERIC(bits=64, signed=True, sortable=True),
         meta=fields.STORED(),
         body=fields.STORED(),
+        shifts=fields.STORED(),  # the body's length events (snippets.position_table)
         sketch=fields.COLUMN(columns.VarBytesColumn()),
     )
     # "tagname": tags as written, to show them in statistics;

@@ -285,7 +285,8 @@ class Index:
 
                 def locate() -> int:
                     return evaluator.first_in_body(docnum, needles)
-            snippet, spans = make_snippet(stored["body"], strings, locate=locate)
+            snippet, spans = make_snippet(stored["body"], strings, locate=locate,
+                                          table=stored.get("shifts"))
         date = datetime.fromisoformat(meta["date"]) if meta.get("date") else None
         return Hit(path=meta["path"], title=meta["title"], date=date, tags=tuple(meta["tags"]),
                    categories=tuple(meta["categories"]), author=meta["author"], url=meta["url"],

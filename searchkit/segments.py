@@ -344,7 +344,8 @@ class SegmentBuilder:
         schema = self.schema
         perdoc.start_doc(docnum)
         for name, value in stored.items():
-            perdoc.add_field(name, schema[name], value, 0)
+            if name in schema:  # (an index made before a stored field was added lacks it)
+                perdoc.add_field(name, schema[name], value, 0)
         for name, value in columns.items():
             field = schema[name]
             perdoc.add_column_value(name, field.column_type, field.to_column_value(value))

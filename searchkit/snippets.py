@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from itertools import accumulate, chain, repeat
 
@@ -79,7 +79,8 @@ def _spaces_to_blank(text: str) -> str:
 
 
 def make_snippet(text: str, needles: list[str], width: int = WIDTH,
-                 locate: Callable[[], int | None] | None = None) -> tuple[str, tuple[tuple[int, int], ...]]:
+                 locate: Callable[[], int | None] | None = None,
+                 table: str | None = None) -> tuple[str, tuple[tuple[int, int], ...]]:
     """A window of `text` around the first needle and the needles' spans in it.
 
     Needles are normalized query strings; matching is done on the folded
@@ -87,6 +88,7 @@ def make_snippet(text: str, needles: list[str], width: int = WIDTH,
     `locate`, when given, tells where the first needle starts in the
     normalized text (-1: nowhere; None: unknown), as the index's positions
     do: a late first match is then found without folding all before it.
+    `table`: `position_table(text)`, from the post's record.
     """
     if not text:
         return "", ()
@@ -102,7 +104,7 @@ def make_snippet(text: str, needles: list[str], width: int = WIDTH,
         if starts and _owner(owners, min(starts), QUICK) + width + longest + FOLD_REACH < QUICK:
             return _window(text, folded, owners, needles, width)
         if locate is not None and longest < width // 2:
-            found = _located(text, needles, width, locate())
+            found = _located(text, needles, width, locate(), table)
             if found is not None:
                 return found
     # Otherwise fold a longer start, cut at a line end (folding never crosses
@@ -140,8 +142,8 @@ def _owner(owners: list[int] | None, i: int, end: int) -> int:
     return owners[i] if i < len(owners) else end
 
 
-def _located(text: str, needles: list[str], width: int,
-             first: int | None) -> tuple[str, tuple[tuple[int, int], ...]] | None:
+def _located(text: str, needles: list[str], width: int, first: int | None,
+             table: str | None = None) -> tuple[str, tuple[tuple[int, int], ...]] | None:
     """The snippet around the first match, given where it starts in the
     normalized text (-1: no match): only the window, from the sentence it
     starts in, is folded.  None when that position cannot be mapped back or
@@ -153,7 +155,7 @@ def _located(text: str, needles: list[str], width: int,
         end = min(len(text), width + FOLD_REACH)
         folded, owners = fold_with_map(text[:end])
         return _window(text, _spaces_to_blank(folded), owners, needles, width, first=0)
-    at = _original_offset(text, first)
+    at = _original_offset(text, first, table)
     # (if OpenCC changed lengths, the window would almost surely not hold
     # the needle and is not used)
     if at is None:
@@ -177,15 +179,46 @@ def _located(text: str, needles: list[str], width: int,
     return _window(text, folded, owners, needles, width, base=start, first=at)
 
 
-def _original_offset(text: str, position: int) -> int | None:
+def _original_offset(text: str, position: int, table: str | None = None) -> int | None:
     """The index in `text` of normalized character `position`: `normalize`
     drops control characters, makes each whitespace run one space, strips
     the ends, and folding makes a few characters longer ("…" → "...", see
     `analysis.length_changes`).  None where no needle can start (a space,
     inside a character's longer folding) or when folding before it depends
-    on neighbouring characters."""
-    changes = length_changes(text)
+    on neighbouring characters.  `table`: `position_table(text)`, when the
+    post's record has it (reading it is far cheaper than scanning `text`)."""
+    events = _length_events(text) if table is None else _table_events(table)
     shift = 0  # original index − normalized index so far
+    for start, kind, size in events:
+        if kind >= GROWS:  # the folding of one character, from `start` on
+            if start >= position:
+                break
+            if kind == UNKNOWN or position <= start + size:
+                return None  # inside its folding, or unknown after it
+            shift -= size
+        else:  # a run of `size` characters that normalizing drops or makes a space
+            if start > position:
+                break
+            if kind == SPACE:
+                if start == position:
+                    return None  # a space: no needle starts there
+                shift += size - 1
+            else:
+                shift += size
+    at = position + shift
+    return at if at < len(text) else None
+
+
+# kinds of length event: a dropped run, a run kept as one space, a character
+# that folds longer, one whose folding depends on its neighbours
+DROPPED, SPACE, GROWS, UNKNOWN = 0, 1, 2, 3
+
+
+def _length_events(text: str) -> Iterator[tuple[int, int, int]]:
+    """(normalized position, kind, size) of each place where `normalize`
+    changes the length of `text`, in order (see `_original_offset`)."""
+    changes = length_changes(text)
+    shift = 0
     runs = _DROPPED.finditer(text)
     run = next(runs, None)
     k = 0
@@ -193,23 +226,39 @@ def _original_offset(text: str, position: int) -> int | None:
         if k < len(changes) and (run is None or changes[k][0] < run.start()):
             index, grown = changes[k]
             k += 1
-            here = index - shift  # where its folding starts
-            if here >= position:
-                break
-            if grown is None or position <= here + grown:
-                return None  # inside its folding, or unknown after it
+            if grown is None:
+                yield index - shift, UNKNOWN, 0
+                return
+            yield index - shift, GROWS, grown
             shift -= grown
         else:
             start, end = run.span()  # type: ignore[union-attr]
-            if start - shift > position:
-                break
             kept = 1 if start and _CONTROLS.sub("", run.group()) else 0  # type: ignore[union-attr]
-            if kept and start - shift == position:
-                return None  # a space: no needle starts there
+            yield start - shift, SPACE if kept else DROPPED, end - start
             shift += end - start - kept
             run = next(runs, None)
-    at = position + shift
-    return at if at < len(text) else None
+
+
+def position_table(text: str) -> str | None:
+    """`text`'s length events packed for its stored record: for each, the
+    distance from the previous one's position, then 4 × size + kind, as
+    code points (most posts have a few; smaller than a tuple of ints)."""
+    numbers: list[int] = []
+    last = 0
+    for start, kind, size in _length_events(text):
+        numbers += (start - last, 4 * size + kind)
+        last = start
+    if max(numbers, default=0) >= 0x110000:
+        return None  # (a run of 278,000 spaces: snippets scan the text instead)
+    return "".join(map(chr, numbers))
+
+
+def _table_events(table: str) -> Iterator[tuple[int, int, int]]:
+    numbers = map(ord, table)
+    start = 0
+    for delta, code in zip(numbers, numbers):
+        start += delta
+        yield start, code & 3, code >> 2
 
 
 def _window(text: str, folded: str, owners: list[int] | None, needles: list[str],

@@ -10,7 +10,7 @@ import pytest
 from whoosh import index
 
 import searchkit
-from searchkit import segments
+from searchkit import segments, snippets
 from searchkit.indexer import INDEX_NAME
 from tests.conftest import SAMPLES
 
@@ -80,3 +80,31 @@ def test_segments_of_both_kinds_in_one_index(tmp_path, posts_copy, monkeypatch, 
     for path, record in copy.deepcopy(zlib_records).items():  # (another source folder: the copy)
         record["meta"]["source"] = records[path]["meta"]["source"] = ""
         assert records[path] == record or path == changed.name
+
+
+def test_an_index_made_before_records_held_length_events(tmp_path, posts_copy, monkeypatch):
+    # an index whose schema has no "shifts" field (schema 4) takes new and
+    # changed posts without them; snippets are the same either way
+    from searchkit import indexer
+    from searchkit.schema import build_schema
+
+    def schema_4():
+        schema = build_schema()
+        schema.remove("shifts")
+        return schema
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(indexer, "build_schema", schema_4)
+        searchkit.build_index([str(posts_copy)], str(tmp_path / "old"))
+    changed = next(p for p in sorted(posts_copy.iterdir()) if p.suffix == ".md")
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n\n独角兽穿越沙漠\n", encoding="utf-8")
+    old = searchkit.build_index([str(posts_copy)], str(tmp_path / "old"))
+    assert (old.report.added, old.report.updated) == (0, 1)
+    assert not any("shifts" in record for record in _records(tmp_path / "old").values())
+    new = searchkit.build_index([str(posts_copy)], str(tmp_path / "new"))
+    records = _records(tmp_path / "new")
+    assert all(record["shifts"] == snippets.position_table(record["body"]) for record in records.values())
+    for query in ("香港", '"数据交易"', '"独角兽穿越沙漠"', "國家安全", "港"):
+        a, b = old.search(query, limit=20), new.search(query, limit=20)
+        assert [(h.path, h.snippet, h.highlights) for h in a.hits] == \
+            [(h.path, h.snippet, h.highlights) for h in b.hits], query

@@ -105,8 +105,17 @@ def test_normalized_positions_map_back_to_the_text(text):
     norm = normalize(text)
     starts = {len(normalize(text[:i] + "一")) - 1: i for i, ch in enumerate(text) if not ch.isspace()
               and ch != "\x01"}
+    table = snippets.position_table(text)
     for p, ch in enumerate(norm):
-        assert snippets._original_offset(text, p) == (starts.get(p) if ch != " " else None)
+        expected = starts.get(p) if ch != " " else None
+        assert snippets._original_offset(text, p) == expected
+        assert snippets._original_offset(text, p, table) == expected  # as a record stores it
+
+
+def test_a_text_whose_length_events_cannot_be_packed_has_no_table():
+    text = "甲" + " " * 0x110000 + "乙"
+    assert snippets.position_table(text) is None
+    assert snippets._original_offset(text, 2) == len(text) - 1  # found by scanning instead
 
 
 def test_a_late_match_after_characters_that_fold_longer():
