@@ -8,8 +8,9 @@ term's list is in document order), and each posting list is handed to
 Whoosh's W3 block writer a block at a time.  Lists of fewer than INLINE
 postings are packed into the term table: a block in the postings file
 carries ~65 bytes of framing (pickled block info, lengths, the term info's
-pointer) besides its data, more than the data itself for the ~700,000
-character bigrams of 4-63 postings.  Small blocks are not compressed.  Terms go into a sorted term table (see
+pointer) besides its data, more than the data itself for most character
+bigrams (700,000 of the dev corpus's 1.9 M have 4-63 postings).  Small
+blocks are not compressed.  Terms go into a sorted term table (see
 `termtable`) instead of Whoosh's hash table.  The segments are read and
 searched by Whoosh through the codec as usual.
 """
@@ -387,8 +388,25 @@ class SegmentBuilder:
         if self.docnum == 0:
             return None
         fieldwriter = self.codec.field_writer(self.storage, self.segment)
-        for name in sorted(self.columns):
-            self._write_field(fieldwriter, name, self.columns.pop(name))
+        # Field ids follow field names (readers walk terms in (name, term)
+        # order), and the term table takes its keys in that order.  The field
+        # with most postings (the body's bigrams) is sorted last all the same:
+        # that takes a worker's most memory, and by then the other fields'
+        # postings are written and dropped.  The term entries of the fields
+        # named after it wait in a list meanwhile.
+        names = sorted(self.columns)
+        fieldwriter._fieldmap.update((name, i) for i, name in enumerate(names))
+        largest = max(names, key=lambda n: len(self.columns[n].terms), default="")
+        table, waiting = fieldwriter._tindex, _Entries()
+        for name in names:
+            if name != largest:
+                fieldwriter._tindex = table if name < largest else waiting
+                self._write_field(fieldwriter, name, self.columns.pop(name))
+        fieldwriter._tindex = table
+        if largest:
+            self._write_field(fieldwriter, largest, self.columns.pop(largest))
+        for key, value in waiting:
+            table.add(key, value)
         fieldwriter.close()
         self.segment.set_doc_count(self.docnum)
         return self.segment
@@ -417,6 +435,30 @@ class SegmentBuilder:
             terminfo = _write_postings(fw._postwriter, docs, weights, values, lengths)
             fw._tindex.add(pack_ushort(fw._fieldid) + fw._btext, terminfo.to_bytes())
         fw.finish_field()
+
+
+class _Entries:
+    """Term table entries kept in order, to be added later: in one buffer
+    (hundreds of thousands of small bytes objects would cost ~100 bytes of
+    overhead apiece)."""
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+        self._ends = array("Q")  # end of each key, then of its value
+
+    def add(self, key: bytes, value: bytes) -> None:
+        self._data += key
+        self._ends.append(len(self._data))
+        self._data += value
+        self._ends.append(len(self._data))
+
+    def __iter__(self) -> Iterator[tuple[bytes, bytes]]:
+        data, ends = self._data, self._ends
+        start = 0
+        for i in range(0, len(ends), 2):
+            middle, end = ends[i], ends[i + 1]
+            yield bytes(data[start:middle]), bytes(data[middle:end])
+            start = end
 
 
 PRESENCE, COUNTS, POSITIONS = 1, 2, 3  # what a field's postings hold
@@ -492,8 +534,7 @@ class _Columns:
         keys = np.frombuffer(self.terms, dtype=np.uint64)
         order = np.argsort(keys, kind="stable")  # each term's postings stay in document order
         if self.width:  # codes sort as their terms do
-            keys = keys[order]
-            self.terms = array("Q")
+            keys.sort(kind="stable")  # in place: keys[order] without another array of them
             first = np.empty(len(keys), dtype=bool)
             first[:1] = True
             np.not_equal(keys[1:], keys[:-1], out=first[1:])
@@ -516,17 +557,20 @@ class _Columns:
         counts = offsets = None
         text = ""
         if self.kind != PRESENCE:
+            # (in this order, each array is dropped before the next is made:
+            # the peak of a worker's memory is here, for the body's bigrams)
             found = np.frombuffer(self.counts, dtype=np.uint32)
-            counts = _reordered(found, order)
             if self.kind == POSITIONS:  # where each posting's positions start in `text`
                 wide = sum(map(len, self.pieces)) >= 2**32
                 offsets = np.cumsum(found, dtype=np.uint64 if wide else np.uint32)
                 offsets -= found
+            counts = _reordered(found, order)
+            del found
+            self.counts = array("I")
+            if offsets is not None:
                 offsets = _reordered(offsets, order)
                 text = "".join(self.pieces)
                 self.pieces = []
-            del found
-            self.counts = array("I")
         del order
         for term, start, end in zip(terms, starts, ends):
             if counts is None:
@@ -544,7 +588,8 @@ def _reordered(values: Any, order: Any) -> array:
     import numpy as np
 
     out = array("I" if values.dtype == np.uint32 else "Q", [0]) * len(order)
-    np.take(values, order, out=np.frombuffer(out, dtype=values.dtype))
+    # (mode "clip": with "raise", numpy buffers `out`, another array as large)
+    np.take(values, order, out=np.frombuffer(out, dtype=values.dtype), mode="clip")
     return out
 
 

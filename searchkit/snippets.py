@@ -249,7 +249,7 @@ def position_table(text: str) -> str | None:
         numbers += (start - last, 4 * size + kind)
         last = start
     if max(numbers, default=0) >= 0x110000:
-        return None  # (a run of 278,000 spaces: snippets scan the text instead)
+        return None  # (a run of over 278,000 spaces: snippets scan the text instead)
     return "".join(map(chr, numbers))
 
 
