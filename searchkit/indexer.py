@@ -36,11 +36,12 @@ from .workers import analyse_in_process, analyse_in_workers, make_job
 INDEX_NAME = "MAIN"
 META_FILE = "searchkit.json"
 CHUNK = 64               # files per task sent to a worker
-SEGMENT_DOCS = 20000     # documents per segment before a worker starts another
-# ... or postings: a worker holds its segment's postings until it writes
-# them (33 M made a ~590 MB peak), so long posts make smaller segments.
-# Every segment costs each query term a lookup: the dev corpus (31,565
-# posts, ~66 M postings) is one segment per worker.
+SEGMENT_DOCS = 17000     # documents per segment before a worker starts another
+# ... or postings: a worker holds its segment's postings (and each distinct
+# word) until it writes them (15,900 posts, 33 M postings: a ~600 MB peak;
+# 17,000 posts of 3x the dev corpus: ~700 MB), so long posts make smaller
+# segments.  Every segment costs each query term a lookup: the dev corpus
+# (31,565 posts, ~66 M postings) is one segment per worker.
 SEGMENT_POSTINGS = 36_000_000
 IN_PROCESS_LIMIT = 300   # smaller jobs are analysed without worker processes
 
