@@ -393,7 +393,7 @@ class SegmentBuilder:
         # with most postings (the body's bigrams) is sorted last all the same:
         # that takes a worker's most memory, and by then the other fields'
         # postings are written and dropped.  The term entries of the fields
-        # named after it wait in a list meanwhile.
+        # named after it wait in a buffer meanwhile.
         names = sorted(self.columns)
         fieldwriter._fieldmap.update((name, i) for i, name in enumerate(names))
         largest = max(names, key=lambda n: len(self.columns[n].terms), default="")
