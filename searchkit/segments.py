@@ -33,8 +33,8 @@ from whoosh.system import pack_ushort
 from whoosh.util.numeric import length_to_byte
 
 from .analysis import CodedTerms, FieldPostings, decode_terms, frequency
-from .terminfo import (HAS_VALUES, HAS_WEIGHTS, LEAN, NO_LENGTHS, SINGLE_VALUES, LeanTermInfo, LeanTermsReader,
-                       SortedTermsReader)
+from .terminfo import (HAS_VALUES, HAS_WEIGHTS, LEAN, SINGLE_VALUES, LeanTermInfo, LeanTermsReader,
+                       SortedTermsReader, lean_head)
 from .termtable import SortedTableWriter
 
 BLOCK = 512         # postings a block (128 before: per-block overhead dominated long lists)
@@ -620,11 +620,7 @@ def _inline_info(docs: Any, values: Any, kind: int, lengths: array | None) -> by
     else:
         low, high = 0, length_to_byte(0)
     text = "".join(map(chr, numbers)) + text
-    if low == high == 0:
-        head = bytes((flags | NO_LENGTHS, len(docs)))
-    else:
-        head = bytes((flags, low, high, len(docs)))
-    return head + text.encode("utf-8", "surrogatepass")
+    return lean_head(flags, low, high, len(docs)) + text.encode("utf-8", "surrogatepass")
 
 
 def _write_postings(pw: Any, docs: array, weights: array | None, values: list[str] | None,

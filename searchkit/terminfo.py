@@ -7,8 +7,8 @@ development corpus).  `LeanTermInfo` keeps the W3 layout for terms with
 posting blocks and packs inlined ones like the lean blocks: a head (flags,
 shortest and longest field length unless both are 0, count) and one UTF-8
 string of id deltas, weights, value lengths (none when every value is one
-character: a bigram found once in each post) and values.  Document frequency, weights
-and id range follow from the postings.  It reads the W3 layout too, so
+character: a bigram found once in each post) and values.  Document
+frequency, weights and id range follow from the postings.  It reads the W3 layout too, so
 indexes written before stay readable.  The classes are found through the
 pickled codec: keep them at this import path.
 
@@ -37,6 +37,14 @@ NO_LENGTHS = 16    # flag: no field length bytes (both 0: an unscored field)
 SINGLE_VALUES = 32  # flag: every value is one character, no value lengths
 
 
+def lean_head(flags: int, low: int, high: int, count: int) -> bytes:
+    """The head of a lean inlined term info: flags, the shortest and longest
+    field length bytes (left out when both are 0), the number of postings."""
+    if low == high == 0:
+        return bytes((flags | NO_LENGTHS, count))
+    return bytes((flags, low, high, count))
+
+
 class LeanTermInfo(W3TermInfo):
     """W3TermInfo with inlined postings packed instead of pickled."""
 
@@ -57,11 +65,7 @@ class LeanTermInfo(W3TermInfo):
         flags = LEAN | (HAS_WEIGHTS if weights else 0) | (HAS_VALUES if values else 0)
         flags |= SINGLE_VALUES if single else 0
         minlength = 0 if self._minlength is None else length_to_byte(self._minlength)
-        maxlength = length_to_byte(self._maxlength)
-        if minlength == maxlength == 0:
-            head = bytes((flags | NO_LENGTHS, len(ids)))
-        else:
-            head = bytes((flags, minlength, maxlength, len(ids)))
+        head = lean_head(flags, minlength, length_to_byte(self._maxlength), len(ids))
         return head + text.encode("utf-8", "surrogatepass")
 
     @classmethod
