@@ -534,7 +534,7 @@ class _Columns:
         keys = np.frombuffer(self.terms, dtype=np.uint64)
         order = np.argsort(keys, kind="stable")  # each term's postings stay in document order
         if self.width:  # codes sort as their terms do
-            keys.sort(kind="stable")  # in place: keys[order] without another array of them
+            keys.sort()  # in place: keys[order] without another array (equal keys: any order)
             first = np.empty(len(keys), dtype=bool)
             first[:1] = True
             np.not_equal(keys[1:], keys[:-1], out=first[1:])
