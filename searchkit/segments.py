@@ -228,21 +228,21 @@ class SortedFieldWriter(W3FieldWriter):
 # pickled and compressed with zstd, using a dictionary trained on the
 # segment's first records.  News posts share much of their vocabulary, and a
 # record of a few KB gains little from compression on its own.  Measured on
-# a dev-corpus segment of 15,657 records (57.8 MB pickled): Whoosh's
-# per-record zlib ~33 MB; a 110 KB dictionary from 1,000 records at level 3
-# 25.9 MB; a 1 MB dictionary from 6,000 records at level 9 21.2 MB with the
-# dictionary (2 MB and 4 MB dictionaries: no smaller with theirs; levels
-# past 9: 2-6x slower to write for ~1%).  A record decompresses in ~8 us
-# either way (Whoosh's zlib: ~25); a search reads one per hit.
+# a dev-corpus segment of 15,657 records (57.8 MB pickled), dictionary
+# included: Whoosh's per-record zlib ~33 MB; a 110 KB dictionary at level 3
+# 25.2 MB, at level 9 23.1 MB (levels past 9: 2-6x slower to write for
+# ~1%); a 1 MB dictionary at level 9 20.9 MB, but then a search decompresses
+# a record with cold caches in ~23 us instead of ~12 (a search reads one
+# per hit; Whoosh's zlib: ~25).
 RECORDS = "_records"
 RECORD_COLUMN = columns.VarBytesColumn()
 DICTIONARY_EXT = ".zdc"     # the segment's dictionary (empty: none)
-TRAIN_RECORDS = 6000        # records the dictionary is trained on
-DICTIONARY_SIZE = 1_000_000  # at most; a tenth of the records it is trained on
-SMALLEST_DICTIONARY = 100_000  # fewer records: none (it would outweigh its gain)
+TRAIN_RECORDS = 3000        # records the dictionary is trained on
+DICTIONARY_SIZE = 110_000   # at most; a tenth of the records it is trained on
+SMALLEST_DICTIONARY = 50_000  # fewer records: none (it would outweigh its gain)
 RECORD_LEVEL = 9
 # the trainer's segment and d-mer sizes, fixed: left to the trainer to
-# choose, it tries many pairs (17 s instead of 0.4 s for 6,000 records)
+# choose, it tries many pairs (a 440 KB one from 3,000 records: 17 s, not 0.2)
 TRAIN_K, TRAIN_D = 1000, 8
 
 
