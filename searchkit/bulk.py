@@ -165,8 +165,8 @@ def scores(evaluator: Any, docs: set[int], scoring: Any) -> dict[int, float]:
     import numpy as np
 
     from .ranking import EXACT_BONUS, TITLE_BONUS
-    from .schema import WORD_FIELDS
-    from .substring import _raw_matcher, term_info
+    from .schema import BODY_FIELDS, WORD_FIELDS
+    from .substring import _raw_matcher, copies_of, term_info
 
     ordered = np.array(sorted(docs), dtype=np.int64)
     total = np.zeros(ordered.size)
@@ -191,12 +191,31 @@ def scores(evaluator: Any, docs: set[int], scoring: Any) -> dict[int, float]:
             for leaf, base, wanted in local:
                 if term_info(leaf, fieldname, word) is None:
                     continue
+                copies = copies_of(leaf) if fieldname in BODY_FIELDS else None
+                moved: set[int] = set()
+                if copies is not None:
+                    wanted, moved, _ = copies.originals(wanted)
                 matcher, _ = _raw_matcher(leaf, fieldname, word)
                 ids, counts = _counts(np, matcher, wanted)
+                if moved:
+                    ids, counts = _with_copies(np, ids, counts, copies, moved)
                 ids += base
                 ids, counts = _among(np, ids, ordered, counts)
                 total[np.searchsorted(ordered, ids)] += weight * counts / (counts + norms[ids])
     return dict(zip(ordered.tolist(), total.tolist()))
+
+
+def _with_copies(np: Any, ids: Any, counts: Any, copies: Any, moved: set[int]) -> tuple[Any, Any]:
+    """Postings (`ids` ascending, `counts`) with each of the `moved` copies
+    given its original's count where the original has one."""
+    copy = np.array(sorted(moved), dtype=np.int64)
+    original = np.array([copies.of[d] for d in copy.tolist()], dtype=np.int64)
+    at = np.minimum(np.searchsorted(ids, original), max(ids.size - 1, 0))
+    hit = ids[at] == original if ids.size else np.zeros(copy.size, dtype=bool)
+    ids = np.concatenate((ids, copy[hit]))
+    counts = np.concatenate((counts, counts[at[hit]]))
+    order = np.argsort(ids, kind="stable")
+    return ids[order], counts[order]
 
 
 def top(score: dict[int, float], count: int) -> list[tuple[int, float]]:

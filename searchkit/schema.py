@@ -13,9 +13,11 @@ from .analysis import decode_positions
 
 # 2: word fields keep counts, not positions; 3: sorted term files; 4: zstd records;
 # 5: shorter inlined term infos (terminfo.NO_LENGTHS, SINGLE_VALUES), records
-# with the body's length events
-SCHEMA_VERSION = 5
-READABLE_VERSIONS = (2, 3, 4, 5)  # older segments still read (their codecs say how)
+# with the body's length events; 6: a post whose body repeats an earlier
+# post's in its segment shares that post's body postings and stored text
+# (segments.SegmentBuilder)
+SCHEMA_VERSION = 6
+READABLE_VERSIONS = (2, 3, 4, 5, 6)  # older segments still read (their codecs say how)
 
 TITLE_WORD_BOOST = 3.0
 
@@ -23,6 +25,7 @@ TITLE_WORD_BOOST = 3.0
 CHAR_FIELDS = {"t": "tc", "b": "bc"}
 UNIGRAM_FIELDS = {"t": "tu", "b": "bu"}
 WORD_FIELDS = {"t": "tw", "b": "bw"}
+BODY_FIELDS = frozenset({CHAR_FIELDS["b"], UNIGRAM_FIELDS["b"], WORD_FIELDS["b"]})
 LABEL_FIELDS = ("tag", "category", "author")
 NO_DATE = -(2**62)  # column value of posts without a date
 SKETCH_KEYS = 4     # sketch values indexed as terms

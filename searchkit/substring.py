@@ -9,13 +9,17 @@ by block, and checks bigram positions itself:
 * n ≥ 3        → a set of bigrams covering every character of the string
   (offsets 0, 2, 4, …, n-2), rarest first; a document matches when one
   start position s has each covering bigram at s + its offset.
+
+A post that shares its body with an earlier post of its segment (see
+`segments.COPIES_EXT`) has no body postings: every search of the body
+fields here asks about its original instead and answers for both.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
-from itertools import accumulate, repeat
+from itertools import accumulate, chain, repeat
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -24,7 +28,7 @@ from whoosh.reading import TermNotFound
 
 from . import bulk
 from .analysis import ESCAPE_CHAR, decode_positions
-from .schema import CHAR_FIELDS, UNIGRAM_FIELDS
+from .schema import BODY_FIELDS, CHAR_FIELDS, UNIGRAM_FIELDS
 from .terminfo import LeanTermsReader
 
 
@@ -73,7 +77,8 @@ def doc_frequency(reader: Any, fieldname: str, term: Any) -> int:
 
 
 def _raw_matcher(reader: Any, fieldname: str, term: Any) -> tuple[Any, set[int]]:
-    """The undecorated W3 postings matcher and the deleted documents."""
+    """The undecorated W3 postings matcher and the deleted documents (for
+    a body field, less deleted originals whose copies live on)."""
     info = term_info(reader, fieldname, term)
     if info is None:
         return NullMatcher(), set()
@@ -82,7 +87,63 @@ def _raw_matcher(reader: Any, fieldname: str, term: Any) -> tuple[Any, set[int]]
     matcher = terms._codec.postings_reader(terms._postfile, info, reader.schema[fieldname].format,
                                            term=(fieldname, btext))
     deleted = set(reader.deleted_docs_set) if reader.has_deletions() else set()
+    if deleted and fieldname in BODY_FIELDS:
+        copies = copies_of(reader)
+        if copies is not None:
+            deleted -= copies.hidden
     return matcher, deleted
+
+
+class Copies:
+    """The live posts of one segment reader that share an earlier post's
+    body: `of` copy → original, `by_original` original → its copies, and
+    `hidden`: deleted originals whose postings still serve their copies."""
+
+    __slots__ = ("of", "by_original", "hidden")
+
+    def __init__(self, pairs: Any, deleted: set[int]) -> None:
+        self.of: dict[int, int] = {}
+        self.by_original: dict[int, list[int]] = {}
+        for copy, original in zip(pairs[::2], pairs[1::2]):
+            if copy not in deleted:
+                self.of[copy] = original
+                self.by_original.setdefault(original, []).append(copy)
+        self.hidden = deleted.intersection(self.by_original)
+
+    def originals(self, docs: list[int]) -> tuple[list[int], set[int], set[int]]:
+        """(`docs` (sorted) with the originals of its copies added, sorted;
+        the copies among `docs`; the originals added)."""
+        moved = self.of.keys() & docs
+        if not moved:
+            return docs, moved, set()
+        added = {self.of[d] for d in moved}.difference(docs)
+        return (sorted(chain(docs, added)) if added else docs), moved, added
+
+    def expand(self, found: set[int]) -> set[int]:
+        """Documents found in body postings (a set of this caller's) and
+        their copies, less the hidden originals."""
+        for original in found.intersection(self.by_original):
+            found.update(self.by_original[original])
+        found -= self.hidden
+        return found
+
+
+_COPIES: WeakKeyDictionary[Any, Copies | None] = WeakKeyDictionary()
+
+
+def copies_of(reader: Any) -> Copies | None:
+    """The `Copies` of a segment reader (None: it has none)."""
+    try:
+        return _COPIES[reader]
+    except KeyError:
+        pass
+    from .segments import read_copies
+
+    segment = getattr(reader, "_segment", None)
+    pairs = read_copies(reader._storage, segment) if segment is not None else ()
+    deleted = set(reader.deleted_docs_set) if pairs and reader.has_deletions() else set()
+    copies = _COPIES[reader] = Copies(pairs, deleted) if pairs else None
+    return copies
 
 
 def _walk_blocks(matcher: Any, wanted: list[int] | None, what: str | None) -> dict[int, Any]:
@@ -198,8 +259,20 @@ def _block_table(matcher: Any) -> tuple[list[int], list[int]]:
 def weights_of(reader: Any, fieldname: str, term: Any, wanted: list[int]) -> dict[int, float]:
     """doc → weight (term frequency) of a term for the live `wanted` docs
     (sorted) of one segment, reading only the blocks that hold them."""
+    copies = copies_of(reader) if fieldname in BODY_FIELDS else None
+    moved: set[int] = set()
+    if copies is not None:
+        wanted, moved, added = copies.originals(wanted)
     matcher, _ = _raw_matcher(reader, fieldname, term)
-    return _walk_blocks(matcher, wanted, "weights")
+    found = _walk_blocks(matcher, wanted, "weights")
+    if moved:
+        for copy in moved:
+            original = copies.of[copy]  # type: ignore[union-attr]
+            if original in found:
+                found[copy] = found[original]
+        for original in added:
+            found.pop(original, None)
+    return found
 
 
 def raw_postings(reader: Any, fieldname: str, term: Any,
@@ -227,6 +300,15 @@ def raw_postings(reader: Any, fieldname: str, term: Any,
         keep = [i for i, d in enumerate(ids) if d not in deleted]
         ids = [ids[i] for i in keep]
         weights = [weights[i] for i in keep] if with_weights else []
+    copies = copies_of(reader) if fieldname in BODY_FIELDS else None
+    if copies is not None and not copies.by_original.keys().isdisjoint(ids):
+        found = dict(zip(ids, weights or repeat(1.0)))
+        for original in found.keys() & copies.by_original.keys():
+            found.update(dict.fromkeys(copies.by_original[original], found[original]))
+        for original in copies.hidden:
+            found.pop(original, None)
+        ids = sorted(found)
+        weights = [found[d] for d in ids] if with_weights else []
     return ids, weights
 
 
@@ -244,6 +326,20 @@ def covering_bigrams(text: str) -> dict[str, list[int]]:
 def segment_docs(reader: Any, part: str, text: str, within: list[int] | None = None) -> set[int]:
     """Documents of one segment whose `part` ("t"/"b") contains `text`
     (only those among `within`, sorted local numbers, when given)."""
+    copies = copies_of(reader) if part == "b" else None
+    if copies is None:
+        return _segment_docs(reader, part, text, within)
+    if within is None:
+        return copies.expand(_segment_docs(reader, part, text, None))
+    wanted, moved, added = copies.originals(within)
+    found = _segment_docs(reader, part, text, wanted)
+    found.update([d for d in moved if copies.of[d] in found])
+    found -= added
+    found -= copies.hidden
+    return found
+
+
+def _segment_docs(reader: Any, part: str, text: str, within: list[int] | None) -> set[int]:
     if not text or within == []:
         return set()
     if len(text) == 1:
@@ -289,6 +385,9 @@ def first_start(reader: Any, part: str, text: str, doc: int) -> int | None:
     cover = covering_bigrams(text)
     if any(term_info(reader, fieldname, gram) is None for gram in cover):
         return None
+    copies = copies_of(reader) if part == "b" else None
+    if copies is not None:
+        doc = copies.of.get(doc, doc)
     found: dict[str, dict[int, Any]] = {}
     for gram in cover:
         matcher, deleted = _raw_matcher(reader, fieldname, gram)

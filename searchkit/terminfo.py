@@ -35,6 +35,7 @@ HAS_WEIGHTS = 4    # flag: weights follow the ids
 HAS_VALUES = 8     # flag: value lengths and values follow
 NO_LENGTHS = 16    # flag: no field length bytes (both 0: an unscored field)
 SINGLE_VALUES = 32  # flag: every value is one character, no value lengths
+HAS_COPIES = 64    # flag: the postings' documents have copies (their count leads the string)
 
 
 def lean_head(flags: int, low: int, high: int, count: int) -> bytes:
@@ -46,13 +47,20 @@ def lean_head(flags: int, low: int, high: int, count: int) -> bytes:
 
 
 class LeanTermInfo(W3TermInfo):
-    """W3TermInfo with inlined postings packed instead of pickled."""
+    """W3TermInfo with inlined postings packed instead of pickled.
+
+    `copies`: documents that share the body of one of the postings'
+    documents and have no postings of their own (segments.COPIES_EXT).
+    They count in the document frequency: the writer adds them to `_df`,
+    which the W3 layout stores and the lean one leaves out."""
+
+    copies = 0
 
     def to_bytes(self) -> bytes:
         if not self.is_inlined():
             return super().to_bytes()
         ids, weights, values = self._inlined
-        if not 0 < len(ids) < 256:
+        if not 0 < len(ids) < 256 or self.copies >= 0x110000:
             return super().to_bytes()
         single = bool(values) and all(len(v) == 1 for v in values)
         numbers = [ids[0], *map(sub, ids[1:], ids[:-1]), *weights]
@@ -64,6 +72,9 @@ class LeanTermInfo(W3TermInfo):
             return super().to_bytes()
         flags = LEAN | (HAS_WEIGHTS if weights else 0) | (HAS_VALUES if values else 0)
         flags |= SINGLE_VALUES if single else 0
+        if self.copies:
+            flags |= HAS_COPIES
+            text = chr(self.copies) + text
         minlength = 0 if self._minlength is None else length_to_byte(self._minlength)
         head = lean_head(flags, minlength, length_to_byte(self._maxlength), len(ids))
         return head + text.encode("utf-8", "surrogatepass")
@@ -80,6 +91,10 @@ class LeanTermInfo(W3TermInfo):
         else:
             low, high, count = s[1], s[2], s[3]
             text = s[4:].decode("utf-8", "surrogatepass")
+        copies = 0
+        if flags & HAS_COPIES:
+            copies = ord(text[0])
+            text = text[1:]
         ids = tuple(accumulate(map(ord, text[:count])))
         pos = count
         weights: tuple[int, ...] = ()
@@ -94,7 +109,7 @@ class LeanTermInfo(W3TermInfo):
             values = tuple(text[a:b] for a, b in zip(ends, ends[1:]))
         info = cls()
         info._inlined = (ids, weights, values)
-        info._df = count
+        info._df = count + copies
         info._weight = float(sum(weights)) if weights else float(count)
         info._maxweight = float(max(weights)) if weights else 1.0
         info._minid, info._maxid = ids[0], ids[-1]

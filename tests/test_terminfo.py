@@ -40,6 +40,11 @@ def test_inlined_postings_round_trip(ids, with_weights, values_kind, scored, dat
     w3 = W3TermInfo.from_bytes(_inlined(W3TermInfo, ids, weights, values, *lengths).to_bytes())
     for attr in ("doc_frequency", "weight", "max_weight", "min_id", "max_id", "min_length", "max_length"):
         assert getattr(back, attr)() == getattr(w3, attr)(), attr
+    # posts sharing the body of the postings' documents count in the document frequency only
+    info.copies = data.draw(st.integers(0, 70_000))
+    shared = LeanTermInfo.from_bytes(info.to_bytes())
+    assert shared.inlined_postings() == back.inlined_postings()
+    assert shared.doc_frequency() == len(ids) + info.copies
     # W3's own postings pickle is several times larger
     assert len(packed) < len(_inlined(W3TermInfo, ids, weights, values, *lengths).to_bytes())
 
@@ -106,10 +111,14 @@ def test_inline_shortcut_packs_what_the_postings_writer_packs(docs, kind, data, 
         lengths = array("I", [0] * (docs[-1] + 1))
         for d in docs:
             lengths[d] = data.draw(st.integers(0, 2_000_000))
+    copies = data.draw(st.sampled_from([0, 0, 1, 300, 70_000]))
     writer = LeanPostingsWriter(RamStorage().create_file("p"), blocklimit=512, inlinelimit=segments.INLINE)
     writer.start_postings(formats.Existence(), LeanTermInfo())
-    general = _write_postings(writer, docs, weights, None if kind == "count" else values, lengths).to_bytes()
-    assert _inline_info(docs, values, code, lengths) == general
+    info = _write_postings(writer, docs, weights, None if kind == "count" else values, lengths)
+    info.copies = copies
+    general = info.to_bytes()
+    assert _inline_info(docs, values, code, lengths, copies) == general
+    assert LeanTermInfo.from_bytes(general).doc_frequency() == len(docs) + copies
 
 
 TERMS = st.text(alphabet="甲乙丙丁ab", min_size=1, max_size=2)
@@ -137,12 +146,19 @@ def test_columns_group_each_terms_postings_in_document_order(kind, data, docnums
         columns.add(docnum, terms)
         for term, value in zip(terms, values):
             expected.setdefault(term, []).append((docnum, value))
-    grouped = [(term, list(docs), None if values is None else list(values))
-               for term, docs, values in columns.grouped()]
-    assert [term for term, _, _ in grouped] == sorted(expected)
-    for term, docs, values in grouped:
+    # and how many copies (posts sharing their body) the term's documents have
+    import numpy as np
+
+    shares = {d: data.draw(st.integers(0, 3)) for d in docnums}
+    copies = np.zeros(70_001, dtype=np.uint32)
+    copies[list(shares)] = list(shares.values())
+    grouped = [(term, list(docs), None if values is None else list(values), shared)
+               for term, docs, values, shared in columns.grouped(copies if shares else None)]
+    assert [term for term, *_ in grouped] == sorted(expected)
+    for term, docs, values, shared in grouped:
         assert docs == [d for d, _ in expected[term]]
         assert values == (None if kind == "presence" else [v for _, v in expected[term]])
+        assert shared == sum(shares[d] for d in docs)
 
 
 @settings(max_examples=100, deadline=None)
@@ -165,7 +181,7 @@ def test_columns_group_coded_terms_as_plain_ones(texts, data):
             expected_pairs.setdefault(term, []).append((docnum, value))
         for ch in sorted(set(text) - {" "}):
             expected_chars.setdefault(ch, []).append(docnum)
-    assert [(t, list(d), v) for t, d, v in pairs.grouped()] == [
-        (t, [d for d, _ in expected_pairs[t]], [v for _, v in expected_pairs[t]]) for t in sorted(expected_pairs)]
-    assert [(t, list(d), v) for t, d, v in chars.grouped()] == [
-        (t, expected_chars[t], None) for t in sorted(expected_chars)]
+    assert [(t, list(d), v, c) for t, d, v, c in pairs.grouped()] == [
+        (t, [d for d, _ in expected_pairs[t]], [v for _, v in expected_pairs[t]], 0) for t in sorted(expected_pairs)]
+    assert [(t, list(d), v, c) for t, d, v, c in chars.grouped()] == [
+        (t, expected_chars[t], None, 0) for t in sorted(expected_chars)]
