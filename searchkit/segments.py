@@ -248,6 +248,7 @@ RECORD_LEVEL = 9
 # choose, it tries many pairs (a 440 KB one from 3,000 records: 17 s, not 0.2)
 TRAIN_K, TRAIN_D = 1000, 8
 COPY_OF = "_copy_of"  # record key: the document whose body this one shares
+RECENT_RECORDS = 8    # decompressed records a reader keeps
 SHARED_STORED = ("body", "shifts")  # what a record leaves to the one it shares a body with
 
 
@@ -315,16 +316,24 @@ class RecordReader(W3PerDocReader):
         super().__init__(storage, segment)
         self._decompress: Any = None
         self._lock = threading.Lock()  # a zstd context serves one thread at a time
+        # the last records read (a post and its copy are often hits side by side)
+        self._recent: dict[int, bytes] = {}
 
     def stored_fields(self, docnum: int) -> dict[str, Any]:
-        column = self._cached_reader(RECORDS, RECORD_COLUMN)
-        record = column[docnum] if column is not None else b""
+        with self._lock:
+            record = self._recent.get(docnum)
+            if record is None:
+                column = self._cached_reader(RECORDS, RECORD_COLUMN)
+                record = column[docnum] if column is not None else b""
+                if record:
+                    if self._decompress is None:
+                        self._decompress = self._decompressor()
+                    record = self._decompress(record)
+                if len(self._recent) >= RECENT_RECORDS:
+                    del self._recent[next(iter(self._recent))]
+                self._recent[docnum] = record
         if not record:
             return {}
-        with self._lock:
-            if self._decompress is None:
-                self._decompress = self._decompressor()
-            record = self._decompress(record)
         fields = pickle.loads(record)
         original = fields.pop(COPY_OF, None)
         if original is not None:

@@ -99,7 +99,7 @@ class Copies:
     body: `of` copy → original, `by_original` original → its copies, and
     `hidden`: deleted originals whose postings still serve their copies."""
 
-    __slots__ = ("of", "by_original", "hidden")
+    __slots__ = ("of", "by_original", "copies", "originals_set", "hidden")
 
     def __init__(self, pairs: Any, deleted: set[int]) -> None:
         self.of: dict[int, int] = {}
@@ -108,12 +108,15 @@ class Copies:
             if copy not in deleted:
                 self.of[copy] = original
                 self.by_original.setdefault(original, []).append(copy)
-        self.hidden = deleted.intersection(self.by_original)
+        # (as sets: a set intersected with a set walks the smaller one)
+        self.copies = set(self.of)
+        self.originals_set = set(self.by_original)
+        self.hidden = deleted & self.originals_set
 
     def originals(self, docs: list[int]) -> tuple[list[int], set[int], set[int]]:
         """(`docs` (sorted) with the originals of its copies added, sorted;
         the copies among `docs`; the originals added)."""
-        moved = self.of.keys() & docs
+        moved = self.copies.intersection(docs)
         if not moved:
             return docs, moved, set()
         added = {self.of[d] for d in moved}.difference(docs)
@@ -122,9 +125,10 @@ class Copies:
     def expand(self, found: set[int]) -> set[int]:
         """Documents found in body postings (a set of this caller's) and
         their copies, less the hidden originals."""
-        for original in found.intersection(self.by_original):
-            found.update(self.by_original[original])
-        found -= self.hidden
+        shared = found & self.originals_set
+        if shared:
+            found.update(chain.from_iterable(map(self.by_original.__getitem__, shared)))
+            found -= self.hidden
         return found
 
 
@@ -301,9 +305,9 @@ def raw_postings(reader: Any, fieldname: str, term: Any,
         ids = [ids[i] for i in keep]
         weights = [weights[i] for i in keep] if with_weights else []
     copies = copies_of(reader) if fieldname in BODY_FIELDS else None
-    if copies is not None and not copies.by_original.keys().isdisjoint(ids):
+    if copies is not None and not copies.originals_set.isdisjoint(ids):
         found = dict(zip(ids, weights or repeat(1.0)))
-        for original in found.keys() & copies.by_original.keys():
+        for original in copies.originals_set.intersection(found):
             found.update(dict.fromkeys(copies.by_original[original], found[original]))
         for original in copies.hidden:
             found.pop(original, None)
