@@ -219,7 +219,7 @@ class SortedFieldWriter(W3FieldWriter):
         self._storage = storage
         self._segment = segment
         self._fieldname = self._fieldid = self._btext = self._fieldobj = self._format = None
-        self._tindex = SortedTableWriter(self._create_file(codec.TERMS_EXT), compress=True)
+        self._tindex = SortedTableWriter(self._create_file(codec.TERMS_EXT))
         self._fieldmap = self._tindex.extras["fieldmap"] = {}
         self._postfile = self._create_file(codec.POSTS_EXT)
         self._postwriter = None

@@ -12,12 +12,7 @@ without all of that:
 * after the blocks, an index of each block's first key and file position,
   stored as flat arrays and one blob of keys, so opening a table reads it
   in one go without making a Python object per block;
-* a fixed-size trailer pointing at the index;
-* tables of at least SAMPLE_BYTES of blocks (a segment's, not a test's)
-  compress each block with zstd and a dictionary trained on the first
-  blocks, stored after the index (trailer SKT2).  A dev-corpus
-  segment's table: 38.6 -> 32.9 MB; a lookup decompresses one block of
-  ~550 bytes, 7.9 µs instead of 4.9 (warm caches; ~8 lookups a query).
+* a fixed-size trailer pointing at the index.
 
 A lookup bisects the first 8 bytes of the blocks' first keys (an array of
 integers, compared in C), settles ties on whole keys, then reads and scans
@@ -34,23 +29,16 @@ import mmap
 import os
 import struct
 import sys
-import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from typing import Any
 
 MAGIC = b"SKT1"
-PACKED_MAGIC = b"SKT2"  # trailer of a table with zstd-compressed blocks
 BLOCK_KEYS = 16   # entries per block: a lookup decodes half a block on average
 HEAD = 8          # bytes of each block's first key kept as an integer for bisecting
 # index start, blocks, entries, bytes of first keys, bytes of extras, magic
 TRAILER = struct.Struct("<QIQII4s")
-# the same and bytes of the dictionary, before the magic
-PACKED_TRAILER = struct.Struct("<QIQIII4s")
-SAMPLE_BYTES = 1_000_000   # blocks the dictionary is trained on (fewer: blocks stay raw)
-DICTIONARY_SIZE = 110_000
-LEVEL = 9
 _SWAP = sys.byteorder == "big"  # arrays are stored little-endian
 
 
@@ -138,15 +126,10 @@ class SortedTableWriter:
     `extras` is a JSON-able dict stored with the table (Whoosh's field
     writer puts its field map there, as it does with the hash table)."""
 
-    def __init__(self, dbfile: Any, block_keys: int = BLOCK_KEYS, compress: bool = False) -> None:
+    def __init__(self, dbfile: Any, block_keys: int = BLOCK_KEYS) -> None:
         self.dbfile = dbfile
         self.extras: dict[str, Any] = {}
         self._block_keys = block_keys
-        # compress: blocks wait here until SAMPLE_BYTES of them train the dictionary
-        self._waiting: list[bytes] | None = [] if compress else None
-        self._waiting_bytes = 0
-        self._compress: Any = None
-        self._dictionary = b""
         self._block = bytearray()
         self._in_block = 0
         self._heads = array("Q")
@@ -183,57 +166,25 @@ class SortedTableWriter:
         self._last = key
 
     def _flush(self) -> None:
-        block = bytes(self._block)
+        self._positions.append(self.dbfile.tell())
+        self.dbfile.write(bytes(self._block))
         self._block.clear()
         self._in_block = 0
-        if self._waiting is not None:
-            self._waiting.append(block)
-            self._waiting_bytes += len(block)
-            if self._waiting_bytes >= SAMPLE_BYTES:
-                self._start_compressing()
-            return
-        self._write_block(block)
-
-    def _write_block(self, block: bytes) -> None:
-        self._positions.append(self.dbfile.tell())
-        self.dbfile.write(self._compress(block) if self._compress is not None else block)
-
-    def _start_compressing(self) -> None:
-        """Train the dictionary on the waiting blocks (when there are
-        enough of them) and write them."""
-        waiting, self._waiting = self._waiting or [], None
-        if self._waiting_bytes >= SAMPLE_BYTES:
-            import zstandard
-
-            try:
-                dictionary = zstandard.train_dictionary(DICTIONARY_SIZE, waiting, k=1000, d=8)
-            except zstandard.ZstdError:  # blocks too alike to learn from
-                dictionary = None
-            if dictionary is not None:
-                self._dictionary = dictionary.as_bytes()
-                self._compress = zstandard.ZstdCompressor(level=LEVEL, dict_data=dictionary).compress
-        for block in waiting:
-            self._write_block(block)
 
     def close(self) -> int:
         """Write the last block, the index and the trailer, close the file
         and return its length."""
         if self._in_block:
             self._flush()
-        if self._waiting is not None:
-            self._start_compressing()
         dbfile = self.dbfile
         self._positions.append(dbfile.tell())
         start = dbfile.tell()
         extras = json.dumps(self.extras).encode("utf-8")
         for part in (_stored(self._heads), _stored(self._positions), _stored(self._first_ends),
-                     bytes(self._firsts), extras, self._dictionary):
+                     bytes(self._firsts), extras):
             dbfile.write(part)
-        counts = (start, len(self._heads), self._count, len(self._firsts), len(extras))
-        if self._compress is not None:
-            dbfile.write(PACKED_TRAILER.pack(*counts, len(self._dictionary), PACKED_MAGIC))
-        else:
-            dbfile.write(TRAILER.pack(*counts, MAGIC))
+        dbfile.write(TRAILER.pack(start, len(self._heads), self._count, len(self._firsts),
+                                  len(extras), MAGIC))
         length = dbfile.tell()
         dbfile.close()
         return length
@@ -265,19 +216,12 @@ class SortedTable:
         self.is_closed = False
         if length < len(MAGIC) + TRAILER.size:
             raise TableFormatError(f"term table too short ({length} bytes)")
-        trailer, dictionary_len = TRAILER, 0
-        if dbfile.get(length - len(MAGIC), len(MAGIC)) == PACKED_MAGIC and \
-                length >= len(MAGIC) + PACKED_TRAILER.size:
-            trailer = PACKED_TRAILER
-            *counts, dictionary_len, magic = trailer.unpack(dbfile.get(length - trailer.size, trailer.size))
-            start, blocks, count, firsts_len, extras_len = counts
-        else:
-            start, blocks, count, firsts_len, extras_len, magic = trailer.unpack(
-                dbfile.get(length - trailer.size, trailer.size))
-        if magic not in (MAGIC, PACKED_MAGIC) or not len(MAGIC) <= start <= length - trailer.size:
+        start, blocks, count, firsts_len, extras_len, magic = TRAILER.unpack(
+            dbfile.get(length - TRAILER.size, TRAILER.size))
+        if magic != MAGIC or not len(MAGIC) <= start <= length - TRAILER.size:
             raise TableFormatError(f"not a sorted term table (trailer {magic!r}, index at {start})")
-        index = dbfile.get(start, length - trailer.size - start)
-        cut = [8 * blocks, 8 * (blocks + 1), 4 * (blocks + 1), firsts_len, extras_len, dictionary_len]
+        index = dbfile.get(start, length - TRAILER.size - start)
+        cut = [8 * blocks, 8 * (blocks + 1), 4 * (blocks + 1), firsts_len, extras_len]
         parts, pos = [], 0
         for size in cut:
             parts.append(index[pos:pos + size])
@@ -290,14 +234,6 @@ class SortedTable:
         self.extras: dict[str, Any] = json.loads(parts[4].decode("utf-8"))
         self._count = count
         self._map = _memory_map(dbfile, length)
-        self.packed = trailer is PACKED_TRAILER
-        self._decompress: Any = None
-        if self.packed:
-            import zstandard
-
-            self._decompress = zstandard.ZstdDecompressor(
-                dict_data=zstandard.ZstdCompressionDict(parts[5])).decompress
-            self._lock = threading.Lock()  # a zstd context serves one thread at a time
 
     def __len__(self) -> int:
         return self._count
@@ -325,13 +261,8 @@ class SortedTable:
         positions = self._positions
         start, end = positions[block], positions[block + 1]
         if self._map is not None:
-            data = self._map[start:end]
-        else:
-            data = self.dbfile.get(start, end - start)
-        if self._decompress is not None:
-            with self._lock:
-                return self._decompress(data)
-        return data
+            return self._map[start:end]
+        return self.dbfile.get(start, end - start)
 
     def _find(self, key: bytes) -> tuple[int, bytes, int, int] | None:
         """(block, its bytes, value start, value end) of `key`, or None."""
@@ -371,10 +302,7 @@ class SortedTable:
         return self._find(key) is not None
 
     def range_for_key(self, key: bytes) -> tuple[int, int]:
-        """(file position, length) of the value of `key` (KeyError if
-        absent); only in a table of raw blocks."""
-        if self.packed:
-            raise TableFormatError("values of a table of compressed blocks have no file position")
+        """(file position, length) of the value of `key` (KeyError if absent)."""
         found = self._find(key)
         if found is None:
             raise KeyError(key)

@@ -15,7 +15,7 @@ from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.reading import TermNotFound
 
 import searchkit
-from searchkit import segments, termtable
+from searchkit import segments
 from searchkit.indexer import INDEX_NAME, META_FILE
 from searchkit.schema import SCHEMA_VERSION
 from searchkit.termtable import MAGIC, SortedTable, SortedTableWriter, TableFormatError
@@ -32,8 +32,8 @@ VALUES = st.one_of(st.just(b""), st.binary(max_size=40), st.binary(min_size=120,
                    st.integers(16_000, 20_000).map(lambda n: bytes(range(256)) * (n // 256)))
 
 
-def _write(storage, items, block_keys, compress=False):
-    writer = SortedTableWriter(storage.create_file("t.trm"), block_keys, compress=compress)
+def _write(storage, items, block_keys):
+    writer = SortedTableWriter(storage.create_file("t.trm"), block_keys)
     writer.extras["fieldmap"] = {"bc": 0}
     for key, value in items:
         writer.add(key, value)
@@ -56,10 +56,6 @@ def _check(table, model, probes):
     assert table.extras == {"fieldmap": {"bc": 0}}
     for key in keys:
         assert table[key] == model[key] and key in table
-        if table.packed:
-            with pytest.raises(TableFormatError):
-                table.range_for_key(key)
-            continue
         pos, length = table.range_for_key(key)
         assert table.dbfile.get(pos, length) == model[key]
     for probe in probes:
@@ -68,7 +64,7 @@ def _check(table, model, probes):
         assert probe not in table and table.get(probe, "none") == "none"
         with pytest.raises(KeyError):
             table[probe]
-        with pytest.raises(TableFormatError if table.packed else KeyError):
+        with pytest.raises(KeyError):
             table.range_for_key(probe)
     for probe in probes:
         assert list(table.items_from(probe)) == [(k, model[k]) for k in keys if k >= probe]
@@ -77,38 +73,21 @@ def _check(table, model, probes):
 
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(KEYS, VALUES, max_size=60), st.lists(KEYS, max_size=20),
-       st.integers(1, 8), st.booleans())
-def test_round_trip_through_memory_and_file(folder, model, probes, block_keys, compress):
+       st.integers(1, 8))
+def test_round_trip_through_memory_and_file(folder, model, probes, block_keys):
     keys = sorted(model)
     # before the first key, between keys, just after each key, after the last
     probes += [b"", b"\x00"] + [k + b"\x00" for k in keys] + [k[:-1] for k in keys if k]
     probes += [keys[-1] + b"\xff"] if keys else []
     items = [(k, model[k]) for k in keys]
     for storage in (RamStorage(), folder):
-        with pytest.MonkeyPatch.context() as patch:  # blocks compressed from the first byte
-            patch.setattr(termtable, "SAMPLE_BYTES", 1)
-            _write(storage, items, block_keys, compress)
+        _write(storage, items, block_keys)
         table = _open(storage)
         assert (table._map is not None) == (storage is folder)  # both read paths
         try:
             _check(table, model, probes)
         finally:
             table.close()
-
-
-def test_segment_sized_tables_compress_their_blocks():
-    # past SAMPLE_BYTES of blocks a dictionary is trained and every block
-    # compressed; smaller tables (and tests above) keep raw blocks
-    words = [f"{i:05d}".encode() for i in range(0, 99_999, 3)]
-    model = {b"\x00\x01" + w: b"\x02\x03" + bytes(map(int, w)) * 9 for w in words}
-    storage = RamStorage()
-    _write(storage, sorted(model.items()), 16, compress=True)
-    table = _open(storage)
-    assert table.packed and storage.file_length("t.trm") < sum(len(k) + len(v) for k, v in model.items())
-    probes = [b"\x00\x01" + w + b"\x00" for w in words[::500]] + [b"\x00\x02"]
-    _check(table, model, probes)
-    _write(storage, sorted(model.items())[:50], 16, compress=True)
-    assert not _open(storage).packed
 
 
 def test_empty_and_one_key_tables():
