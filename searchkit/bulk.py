@@ -192,24 +192,22 @@ def scores(evaluator: Any, docs: set[int], scoring: Any) -> dict[int, float]:
                 if term_info(leaf, fieldname, word) is None:
                     continue
                 copies = copies_of(leaf) if fieldname in BODY_FIELDS else None
-                moved: set[int] = set()
+                moved = None
                 if copies is not None:
-                    wanted, moved, _ = copies.originals(wanted)
+                    wanted, moved = copies.originals_array(np, wanted)
                 matcher, _ = _raw_matcher(leaf, fieldname, word)
                 ids, counts = _counts(np, matcher, wanted)
-                if moved:
-                    ids, counts = _with_copies(np, ids, counts, copies, moved)
+                if moved is not None:
+                    ids, counts = _with_copies(np, ids, counts, *moved)
                 ids += base
                 ids, counts = _among(np, ids, ordered, counts)
                 total[np.searchsorted(ordered, ids)] += weight * counts / (counts + norms[ids])
     return dict(zip(ordered.tolist(), total.tolist()))
 
 
-def _with_copies(np: Any, ids: Any, counts: Any, copies: Any, moved: set[int]) -> tuple[Any, Any]:
-    """Postings (`ids` ascending, `counts`) with each of the `moved` copies
-    given its original's count where the original has one."""
-    copy = np.array(sorted(moved), dtype=np.int64)
-    original = np.array([copies.of[d] for d in copy.tolist()], dtype=np.int64)
+def _with_copies(np: Any, ids: Any, counts: Any, copy: Any, original: Any) -> tuple[Any, Any]:
+    """Postings (`ids` ascending, `counts`) with each `copy` given the
+    count of its `original` where the original has one (int64 arrays)."""
     at = np.minimum(np.searchsorted(ids, original), max(ids.size - 1, 0))
     hit = ids[at] == original if ids.size else np.zeros(copy.size, dtype=bool)
     ids = np.concatenate((ids, copy[hit]))

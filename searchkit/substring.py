@@ -99,7 +99,7 @@ class Copies:
     body: `of` copy → original, `by_original` original → its copies, and
     `hidden`: deleted originals whose postings still serve their copies."""
 
-    __slots__ = ("of", "by_original", "copies", "originals_set", "hidden")
+    __slots__ = ("of", "by_original", "copies", "originals_set", "hidden", "_table")
 
     def __init__(self, pairs: Any, deleted: set[int]) -> None:
         self.of: dict[int, int] = {}
@@ -112,6 +112,7 @@ class Copies:
         self.copies = set(self.of)
         self.originals_set = set(self.by_original)
         self.hidden = deleted & self.originals_set
+        self._table: Any = None
 
     def originals(self, docs: list[int]) -> tuple[list[int], set[int], set[int]]:
         """(`docs` (sorted) with the originals of its copies added, sorted;
@@ -119,8 +120,31 @@ class Copies:
         moved = self.copies.intersection(docs)
         if not moved:
             return docs, moved, set()
-        added = {self.of[d] for d in moved}.difference(docs)
+        targets = set(map(self.of.__getitem__, moved))
+        if len(docs) > 16 * len(targets):  # a few: look each up in `docs`
+            added = {original for original in targets if not _holds(docs, original)}
+        else:
+            added = targets.difference(docs)
         return (sorted(chain(docs, added)) if added else docs), moved, added
+
+    def originals_array(self, np: Any, docs: list[int]) -> tuple[list[int], Any]:
+        """`originals` for many documents, with numpy: (`docs` with the
+        originals of its copies added, sorted; None or the copies among
+        `docs` and their originals, as arrays)."""
+        if self._table is None:
+            top = max(self.of)
+            self._table = np.full(top + 1, -1, dtype=np.int64)
+            self._table[np.fromiter(self.of.keys(), np.int64, len(self.of))] = \
+                np.fromiter(self.of.values(), np.int64, len(self.of))
+        table = self._table
+        wanted = np.asarray(docs, dtype=np.int64)
+        candidates = wanted[wanted < table.size]
+        originals = table[candidates]
+        hit = originals >= 0
+        if not hit.any():
+            return docs, None
+        originals = originals[hit]
+        return np.union1d(wanted, originals).tolist(), (candidates[hit], originals)
 
     def expand(self, found: set[int]) -> set[int]:
         """Documents found in body postings (a set of this caller's) and
@@ -130,6 +154,11 @@ class Copies:
             found.update(chain.from_iterable(map(self.by_original.__getitem__, shared)))
             found -= self.hidden
         return found
+
+
+def _holds(ordered: list[int], value: int) -> bool:
+    at = bisect_left(ordered, value)
+    return at < len(ordered) and ordered[at] == value
 
 
 _COPIES: WeakKeyDictionary[Any, Copies | None] = WeakKeyDictionary()
@@ -282,6 +311,23 @@ def weights_of(reader: Any, fieldname: str, term: Any, wanted: list[int]) -> dic
 def raw_postings(reader: Any, fieldname: str, term: Any,
                  with_weights: bool = False) -> tuple[list[int], list[float]]:
     """All live document numbers of a term in one segment (and weights)."""
+    ids, weights = _raw_postings(reader, fieldname, term, with_weights)
+    copies = copies_of(reader) if fieldname in BODY_FIELDS else None
+    if copies is not None and not copies.originals_set.isdisjoint(ids):
+        found = dict(zip(ids, weights or repeat(1.0)))
+        for original in copies.originals_set.intersection(found):
+            found.update(dict.fromkeys(copies.by_original[original], found[original]))
+        for original in copies.hidden:
+            found.pop(original, None)
+        ids = sorted(found)
+        weights = [found[d] for d in ids] if with_weights else []
+    return ids, weights
+
+
+def _raw_postings(reader: Any, fieldname: str, term: Any,
+                  with_weights: bool) -> tuple[list[int], list[float]]:
+    """`raw_postings` without the copies of the documents found (and with
+    the deleted originals that serve copies)."""
     matcher, deleted = _raw_matcher(reader, fieldname, term)
     ids: list[int] = []
     weights: list[float] = []
@@ -304,15 +350,6 @@ def raw_postings(reader: Any, fieldname: str, term: Any,
         keep = [i for i, d in enumerate(ids) if d not in deleted]
         ids = [ids[i] for i in keep]
         weights = [weights[i] for i in keep] if with_weights else []
-    copies = copies_of(reader) if fieldname in BODY_FIELDS else None
-    if copies is not None and not copies.originals_set.isdisjoint(ids):
-        found = dict(zip(ids, weights or repeat(1.0)))
-        for original in copies.originals_set.intersection(found):
-            found.update(dict.fromkeys(copies.by_original[original], found[original]))
-        for original in copies.hidden:
-            found.pop(original, None)
-        ids = sorted(found)
-        weights = [found[d] for d in ids] if with_weights else []
     return ids, weights
 
 
@@ -353,7 +390,7 @@ def _segment_docs(reader: Any, part: str, text: str, within: list[int] | None) -
         if within is not None:
             matcher, deleted = _raw_matcher(reader, unigrams, text)
             return set(_walk_blocks(matcher, within, None)) - deleted
-        return set(raw_postings(reader, unigrams, text)[0])
+        return set(_raw_postings(reader, unigrams, text, False)[0])
     fieldname = CHAR_FIELDS[part]
     cover = covering_bigrams(text)
     for gram in cover:
