@@ -663,10 +663,9 @@ class _Columns:
         self.docs, self.ends = array("I"), array("q")
         extra = repeat(0)
         if copies is not None and len(starts):
-            running = np.cumsum(copies[np.frombuffer(docs, dtype=np.uint32)], dtype=np.int64)
-            running = np.concatenate(([0], running))
-            extra = iter((running[np.frombuffer(ends, dtype=np.int64)]
-                          - running[np.frombuffer(starts, dtype=np.int64)]).tolist())
+            ends_np, starts_np = np.frombuffer(ends, dtype=np.int64), np.frombuffer(starts, dtype=np.int64)
+            extra = iter((_prefix_sums(np, copies, docs, ends_np)
+                          - _prefix_sums(np, copies, docs, starts_np)).tolist())
         counts = offsets = None
         text = ""
         if self.kind != PRESENCE:
@@ -693,6 +692,26 @@ class _Columns:
             else:
                 values = [text[s:s + n] for s, n in zip(offsets[start:end], counts[start:end])]
             yield term, docs[start:end], values, shared
+
+
+def _prefix_sums(np: Any, per_doc: Any, docs: array, points: Any, chunk: int = 1 << 20) -> Any:
+    """sum(per_doc[docs[:x]]) for each x of `points` (int64), a chunk of
+    postings at a time: the body's bigrams have tens of millions, and
+    whole-length temporaries at the peak of a worker's memory cost
+    hundreds of MB."""
+    order = np.argsort(points, kind="stable")
+    ordered = points[order]
+    sums = np.zeros(len(points), dtype=np.int64)
+    docs_np = np.frombuffer(docs, dtype=np.uint32)
+    total = 0
+    for start in range(0, len(docs_np), chunk):
+        end = min(start + chunk, len(docs_np))
+        running = np.cumsum(per_doc[docs_np[start:end]], dtype=np.int64)
+        running += total
+        lo, hi = np.searchsorted(ordered, (start, end), side="right")
+        sums[order[lo:hi]] = running[ordered[lo:hi] - start - 1]
+        total = int(running[-1])
+    return sums
 
 
 def _reordered(values: Any, order: Any) -> array:

@@ -185,3 +185,21 @@ def test_columns_group_coded_terms_as_plain_ones(texts, data):
         (t, [d for d, _ in expected_pairs[t]], [v for _, v in expected_pairs[t]], 0) for t in sorted(expected_pairs)]
     assert [(t, list(d), v, c) for t, d, v, c in chars.grouped()] == [
         (t, expected_chars[t], None, 0) for t in sorted(expected_chars)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(per_doc=st.lists(st.integers(0, 3), min_size=1, max_size=30), data=st.data(),
+       chunk=st.sampled_from([1, 2, 7, 1 << 20]))
+def test_prefix_sums_chunk_by_chunk_as_in_one_pass(per_doc, data, chunk):
+    # the copies of a term's documents are counted from prefix sums over
+    # all postings, computed a chunk at a time (segments._prefix_sums)
+    from array import array
+
+    import numpy as np
+
+    from searchkit.segments import _prefix_sums
+
+    docs = array("I", data.draw(st.lists(st.integers(0, len(per_doc) - 1), max_size=40)))
+    points = data.draw(st.lists(st.integers(0, len(docs)), max_size=20))
+    got = _prefix_sums(np, np.array(per_doc, dtype=np.uint32), docs, np.array(points, dtype=np.int64), chunk)
+    assert got.tolist() == [sum(per_doc[d] for d in docs[:x]) for x in points]
