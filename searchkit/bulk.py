@@ -67,8 +67,9 @@ def aligned_docs(reader: Any, fieldname: str, order: list[str], cover: dict[str,
 
 
 def _among(np: Any, values: Any, allowed: Any, *alongside: Any) -> list[Any]:
-    """The `values` (ascending) found in `allowed` (ascending), and the same
-    entries of each array `alongside`."""
+    """The `values` found in `allowed` (ascending), and the same entries of
+    each array `alongside` (in the order of `values`, which need not be
+    ascending)."""
     if not allowed.size:
         return [values[:0], *(a[:0] for a in alongside)]
     at = np.searchsorted(allowed, values).clip(max=allowed.size - 1)
@@ -192,28 +193,26 @@ def scores(evaluator: Any, docs: set[int], scoring: Any) -> dict[int, float]:
                 if term_info(leaf, fieldname, word) is None:
                     continue
                 copies = copies_of(leaf) if fieldname in BODY_FIELDS else None
-                moved = None
-                if copies is not None:
-                    wanted, moved = copies.originals_array(np, wanted)
                 matcher, _ = _raw_matcher(leaf, fieldname, word)
-                ids, counts = _counts(np, matcher, wanted)
-                if moved is not None:
-                    ids, counts = _with_copies(np, ids, counts, *moved)
+                # (a wanted copy needs its original's block: all blocks then)
+                ids, counts = _counts(np, matcher, wanted if copies is None else None)
+                if copies is not None:
+                    ids, counts = _with_copies(np, ids, counts, *copies.pair_arrays(np))
                 ids += base
                 ids, counts = _among(np, ids, ordered, counts)
                 total[np.searchsorted(ordered, ids)] += weight * counts / (counts + norms[ids])
     return dict(zip(ordered.tolist(), total.tolist()))
 
 
-def _with_copies(np: Any, ids: Any, counts: Any, copy: Any, original: Any) -> tuple[Any, Any]:
-    """Postings (`ids` ascending, `counts`) with each `copy` given the
-    count of its `original` where the original has one (int64 arrays)."""
-    at = np.minimum(np.searchsorted(ids, original), max(ids.size - 1, 0))
-    hit = ids[at] == original if ids.size else np.zeros(copy.size, dtype=bool)
-    ids = np.concatenate((ids, copy[hit]))
-    counts = np.concatenate((counts, counts[at[hit]]))
-    order = np.argsort(ids, kind="stable")
-    return ids[order], counts[order]
+def _with_copies(np: Any, ids: Any, counts: Any, original: Any, copy: Any) -> tuple[Any, Any]:
+    """Postings (`ids` ascending, `counts`) and, after them, each `copy`
+    with the count of its `original` where the original has one (int64
+    arrays; the copies are not in order)."""
+    if not ids.size:
+        return ids, counts
+    at = np.searchsorted(ids, original).clip(max=ids.size - 1)
+    hit = ids[at] == original
+    return np.concatenate((ids, copy[hit])), np.concatenate((counts, counts[at[hit]]))
 
 
 def top(score: dict[int, float], count: int) -> list[tuple[int, float]]:

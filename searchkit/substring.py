@@ -99,7 +99,7 @@ class Copies:
     body: `of` copy → original, `by_original` original → its copies, and
     `hidden`: deleted originals whose postings still serve their copies."""
 
-    __slots__ = ("of", "by_original", "copies", "originals_set", "hidden", "_table")
+    __slots__ = ("of", "by_original", "copies", "originals_set", "hidden", "_table", "_last")
 
     def __init__(self, pairs: Any, deleted: set[int]) -> None:
         self.of: dict[int, int] = {}
@@ -113,10 +113,24 @@ class Copies:
         self.originals_set = set(self.by_original)
         self.hidden = deleted & self.originals_set
         self._table: Any = None
+        # the last list mapped and its mapping: ranking asks about the same
+        # documents once per query word (the list is kept: ids stay unique)
+        self._last: tuple[Any, str, Any] = (None, "", None)
+
+    def _remembered(self, docs: list[int], how: str) -> Any:
+        last_docs, last_how, found = self._last
+        return found if last_docs is docs and last_how == how else None
 
     def originals(self, docs: list[int]) -> tuple[list[int], set[int], set[int]]:
         """(`docs` (sorted) with the originals of its copies added, sorted;
         the copies among `docs`; the originals added)."""
+        found = self._remembered(docs, "set")
+        if found is None:
+            found = self._originals(docs)
+            self._last = (docs, "set", found)
+        return found
+
+    def _originals(self, docs: list[int]) -> tuple[list[int], set[int], set[int]]:
         moved = self.copies.intersection(docs)
         if not moved:
             return docs, moved, set()
@@ -127,24 +141,15 @@ class Copies:
             added = targets.difference(docs)
         return (sorted(chain(docs, added)) if added else docs), moved, added
 
-    def originals_array(self, np: Any, docs: list[int]) -> tuple[list[int], Any]:
-        """`originals` for many documents, with numpy: (`docs` with the
-        originals of its copies added, sorted; None or the copies among
-        `docs` and their originals, as arrays)."""
+    def pair_arrays(self, np: Any) -> tuple[Any, Any]:
+        """(originals, their copies): int64 arrays of the live pairs, by
+        original."""
         if self._table is None:
-            top = max(self.of)
-            self._table = np.full(top + 1, -1, dtype=np.int64)
-            self._table[np.fromiter(self.of.keys(), np.int64, len(self.of))] = \
-                np.fromiter(self.of.values(), np.int64, len(self.of))
-        table = self._table
-        wanted = np.asarray(docs, dtype=np.int64)
-        candidates = wanted[wanted < table.size]
-        originals = table[candidates]
-        hit = originals >= 0
-        if not hit.any():
-            return docs, None
-        originals = originals[hit]
-        return np.union1d(wanted, originals).tolist(), (candidates[hit], originals)
+            copies = np.fromiter(self.of.keys(), dtype=np.int64, count=len(self.of))
+            originals = np.fromiter(self.of.values(), dtype=np.int64, count=len(self.of))
+            order = np.argsort(originals, kind="stable")
+            self._table = (originals[order], copies[order])
+        return self._table
 
     def expand(self, found: set[int]) -> set[int]:
         """Documents found in body postings (a set of this caller's) and
