@@ -129,3 +129,17 @@ def test_a_damaged_copies_file_is_reported(tmp_path, monkeypatch):
     damaged.write_bytes(damaged.read_bytes()[:-3])
     with pytest.raises(searchkit.IndexCorruptError, match="not whole pairs"):
         searchkit.open_index(tmp_path / "shared").search('"港鐵"')
+
+
+def test_copies_answer_as_separate_posts_in_bulk(tmp_path, monkeypatch):
+    # the numpy paths (long posting lists, many posts to score) as well
+    from searchkit import bulk
+
+    posts = tmp_path / "posts"
+    _with_copies(posts)
+    shared = _build(posts, tmp_path / "shared", True, monkeypatch)
+    plain = _build(posts, tmp_path / "plain", False, monkeypatch)
+    monkeypatch.setattr(bulk, "SCORE_FROM", 1)
+    monkeypatch.setattr(bulk, "FROM_DOCS", 1)
+    monkeypatch.setattr(bulk, "warm", True)
+    assert _answers(shared) == _answers(plain)
