@@ -99,7 +99,7 @@ class Copies:
     body: `of` copy → original, `by_original` original → its copies, and
     `hidden`: deleted originals whose postings still serve their copies."""
 
-    __slots__ = ("of", "by_original", "copies", "originals_set", "hidden", "_table", "_last")
+    __slots__ = ("of", "by_original", "copies", "originals_set", "hidden", "_pairs", "_last")
 
     def __init__(self, pairs: Any, deleted: set[int]) -> None:
         self.of: dict[int, int] = {}
@@ -112,22 +112,18 @@ class Copies:
         self.copies = set(self.of)
         self.originals_set = set(self.by_original)
         self.hidden = deleted & self.originals_set
-        self._table: Any = None
+        self._pairs: Any = None
         # the last list mapped and its mapping: ranking asks about the same
         # documents once per query word (the list is kept: ids stay unique)
-        self._last: tuple[Any, str, Any] = (None, "", None)
-
-    def _remembered(self, docs: list[int], how: str) -> Any:
-        last_docs, last_how, found = self._last
-        return found if last_docs is docs and last_how == how else None
+        self._last: tuple[Any, Any] = (None, None)
 
     def originals(self, docs: list[int]) -> tuple[list[int], set[int], set[int]]:
         """(`docs` (sorted) with the originals of its copies added, sorted;
         the copies among `docs`; the originals added)."""
-        found = self._remembered(docs, "set")
-        if found is None:
+        last_docs, found = self._last
+        if last_docs is not docs:
             found = self._originals(docs)
-            self._last = (docs, "set", found)
+            self._last = (docs, found)
         return found
 
     def _originals(self, docs: list[int]) -> tuple[list[int], set[int], set[int]]:
@@ -144,12 +140,12 @@ class Copies:
     def pair_arrays(self, np: Any) -> tuple[Any, Any]:
         """(originals, their copies): int64 arrays of the live pairs, by
         original."""
-        if self._table is None:
+        if self._pairs is None:
             copies = np.fromiter(self.of.keys(), dtype=np.int64, count=len(self.of))
             originals = np.fromiter(self.of.values(), dtype=np.int64, count=len(self.of))
             order = np.argsort(originals, kind="stable")
-            self._table = (originals[order], copies[order])
-        return self._table
+            self._pairs = (originals[order], copies[order])
+        return self._pairs
 
     def expand(self, found: set[int]) -> set[int]:
         """Documents found in body postings (a set of this caller's) and
@@ -319,13 +315,10 @@ def raw_postings(reader: Any, fieldname: str, term: Any,
     ids, weights = _raw_postings(reader, fieldname, term, with_weights)
     copies = copies_of(reader) if fieldname in BODY_FIELDS else None
     if copies is not None and not copies.originals_set.isdisjoint(ids):
-        found = dict(zip(ids, weights or repeat(1.0)))
-        for original in copies.originals_set.intersection(found):
-            found.update(dict.fromkeys(copies.by_original[original], found[original]))
-        for original in copies.hidden:
-            found.pop(original, None)
-        ids = sorted(found)
-        weights = [found[d] for d in ids] if with_weights else []
+        weight_of = dict(zip(ids, weights))  # (a copy weighs what its original does)
+        ids = sorted(copies.expand(set(ids)))
+        if with_weights:
+            weights = [weight_of[copies.of.get(d, d)] for d in ids]
     return ids, weights
 
 

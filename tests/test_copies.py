@@ -143,3 +143,21 @@ def test_copies_answer_as_separate_posts_in_bulk(tmp_path, monkeypatch):
     monkeypatch.setattr(bulk, "FROM_DOCS", 1)
     monkeypatch.setattr(bulk, "warm", True)
     assert _answers(shared) == _answers(plain)
+
+
+def test_raw_postings_of_body_fields_include_the_copies(tmp_path, monkeypatch):
+    # (documents are numbered alike in both builds: one segment, same order)
+    from whoosh import index as whoosh_index
+
+    from searchkit.substring import raw_postings
+
+    posts = tmp_path / "posts"
+    _with_copies(posts)
+    _build(posts, tmp_path / "shared", True, monkeypatch)
+    _build(posts, tmp_path / "plain", False, monkeypatch)
+    shared, plain = (whoosh_index.open_dir(str(tmp_path / name), indexname="MAIN").reader()
+                     for name in ("shared", "plain"))
+    for field, term in (("bw", "港铁"), ("bc", "港铁"), ("bu", "港"), ("bw", "数据")):
+        for weights in (False, True):
+            got = raw_postings(shared, field, term, with_weights=weights)
+            assert got == raw_postings(plain, field, term, with_weights=weights) and got[0]
