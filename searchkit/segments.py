@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-import sys
 import threading
 from array import array
 from collections.abc import Iterator
@@ -38,7 +37,7 @@ from .analysis import CodedTerms, FieldPostings, decode_terms, frequency
 from .schema import BODY_FIELDS
 from .terminfo import (HAS_COPIES, HAS_VALUES, HAS_WEIGHTS, LEAN, SINGLE_VALUES, LeanTermInfo, LeanTermsReader,
                        SortedTermsReader, lean_head)
-from .termtable import SortedTableWriter
+from .termtable import SortedTableWriter, loaded, stored
 
 BLOCK = 512         # postings a block (128 before: per-block overhead dominated long lists)
 INLINE = 128        # posting lists shorter than this live in the term table
@@ -366,25 +365,19 @@ COPIES_EXT = ".cpy"
 def read_copies(storage: Any, segment: Any) -> array:
     """The (copy, original, copy, original, ...) document numbers of a
     segment; empty for segments without shared bodies."""
-    pairs = array("I")
     name = segment.make_filename(COPIES_EXT)
-    if storage.file_exists(name):
-        dbfile = storage.open_file(name)
-        try:
-            data = dbfile.read()
-        finally:
-            dbfile.close()
-        if len(data) % (2 * pairs.itemsize):
-            from .errors import IndexCorruptError
+    if not storage.file_exists(name):
+        return array("I")
+    dbfile = storage.open_file(name)
+    try:
+        data = dbfile.read()
+    finally:
+        dbfile.close()
+    if len(data) % 8:
+        from .errors import IndexCorruptError
 
-            raise IndexCorruptError(f"{name} is damaged ({len(data)} bytes: not whole pairs)")
-        pairs.frombytes(data)
-        if _BIG_ENDIAN:
-            pairs.byteswap()
-    return pairs
-
-
-_BIG_ENDIAN = sys.byteorder == "big"  # the file is little-endian
+        raise IndexCorruptError(f"{name} is damaged ({len(data)} bytes: not whole pairs)")
+    return loaded("I", data)
 
 
 class SegmentBuilder:
@@ -485,22 +478,20 @@ class SegmentBuilder:
         fieldwriter._fieldmap.update((name, i) for i, name in enumerate(names))
         largest = max(names, key=lambda n: len(self.columns[n].terms), default="")
         table, waiting = fieldwriter._tindex, _Entries()
+        shared = self._copies_per_doc()
         for name in names:
             if name != largest:
                 fieldwriter._tindex = table if name < largest else waiting
-                self._write_field(fieldwriter, name, self.columns.pop(name))
+                self._write_field(fieldwriter, name, self.columns.pop(name), shared)
         fieldwriter._tindex = table
         if largest:
-            self._write_field(fieldwriter, largest, self.columns.pop(largest))
+            self._write_field(fieldwriter, largest, self.columns.pop(largest), shared)
         for key, value in waiting:
             table.add(key, value)
         fieldwriter.close()
         if self.copies:
-            pairs = array("I", self.copies)
-            if _BIG_ENDIAN:
-                pairs.byteswap()
             dbfile = self.segment.create_file(self.storage, COPIES_EXT)
-            dbfile.write(pairs.tobytes())
+            dbfile.write(stored(self.copies))
             dbfile.close()
         self.segment.set_doc_count(self.docnum)
         return self.segment
@@ -514,14 +505,15 @@ class SegmentBuilder:
         originals = np.frombuffer(self.copies, dtype=np.uint32)[1::2]
         return np.bincount(originals, minlength=self.docnum).astype(np.uint32)
 
-    def _write_field(self, fw: Any, name: str, columns: _Columns) -> None:
+    def _write_field(self, fw: Any, name: str, columns: _Columns, shared: Any) -> None:
+        """Write one field's postings; `shared`: how many copies each
+        document has (body fields count them in document frequencies)."""
         field = self.schema[name]
         lengths = self.lengths.get(name) if field.scorable else None
         fw.start_field(name, field)
         kind = columns.kind
         inline = not (field.scorable and kind == POSITIONS)
-        shared = self._copies_per_doc() if name in BODY_FIELDS else None
-        for term, docs, values, copies in columns.grouped(shared):
+        for term, docs, values, copies in columns.grouped(shared if name in BODY_FIELDS else None):
             if inline and len(docs) < INLINE:  # 97% of terms, most of them one to three postings
                 info = _inline_info(docs, values, kind, lengths, copies)
                 if info is not None:

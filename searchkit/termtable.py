@@ -105,14 +105,16 @@ def _common_prefix(a: bytes, b: bytes) -> int:
     return i
 
 
-def _stored(numbers: array) -> bytes:
+def stored(numbers: array) -> bytes:
+    """An array's numbers as little-endian bytes (how index files keep them)."""
     if _SWAP:
         numbers = array(numbers.typecode, numbers)
         numbers.byteswap()
     return numbers.tobytes()
 
 
-def _loaded(typecode: str, data: bytes) -> array:
+def loaded(typecode: str, data: bytes) -> array:
+    """The inverse of `stored`."""
     numbers = array(typecode)
     numbers.frombytes(data)
     if _SWAP:
@@ -180,7 +182,7 @@ class SortedTableWriter:
         self._positions.append(dbfile.tell())
         start = dbfile.tell()
         extras = json.dumps(self.extras).encode("utf-8")
-        for part in (_stored(self._heads), _stored(self._positions), _stored(self._first_ends),
+        for part in (stored(self._heads), stored(self._positions), stored(self._first_ends),
                      bytes(self._firsts), extras):
             dbfile.write(part)
         dbfile.write(TRAILER.pack(start, len(self._heads), self._count, len(self._firsts),
@@ -228,9 +230,9 @@ class SortedTable:
             pos += size
         if pos != len(index):
             raise TableFormatError("term table index does not match its trailer")
-        self._heads = _loaded("Q", parts[0])
-        self._positions = _loaded("Q", parts[1])
-        self._firsts = _FirstKeys(parts[3], _loaded("I", parts[2]))
+        self._heads = loaded("Q", parts[0])
+        self._positions = loaded("Q", parts[1])
+        self._firsts = _FirstKeys(parts[3], loaded("I", parts[2]))
         self.extras: dict[str, Any] = json.loads(parts[4].decode("utf-8"))
         self._count = count
         self._map = _memory_map(dbfile, length)
