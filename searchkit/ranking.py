@@ -363,12 +363,30 @@ class IndexColumns:
         return self.reader.column_reader("key")
 
     @cached_property
+    def _key_values(self) -> tuple[list[int], list[Any]]:
+        """Each segment's first document number and its key values
+        (`segments.RecordReader.values` where it can)."""
+        bases, values = [], []
+        for leaf, base in self.reader.leaf_readers():
+            perdoc = getattr(leaf, "_perdoc", None)
+            found = None
+            if hasattr(perdoc, "values"):
+                found = perdoc.values("key", leaf.schema["key"].column_type)
+            if found is None:
+                found = leaf.column_reader("key", translate=False)
+            bases.append(base)
+            values.append(found)
+        return bases, values
+
+    @cached_property
     def sketch_column(self) -> Any:
         return self.reader.column_reader("sketch")
 
     def key(self, docnum: int) -> str:
         """The post's key (its file path as indexed)."""
-        return _text(self.key_column[docnum])
+        bases, values = self._key_values
+        at = bisect_right(bases, docnum) - 1
+        return _text(values[at][docnum - bases[at]])
 
     @cached_property
     def keys(self) -> list[str]:

@@ -37,7 +37,7 @@ from .analysis import CodedTerms, FieldPostings, decode_terms, frequency
 from .schema import BODY_FIELDS
 from .terminfo import (HAS_COPIES, HAS_VALUES, HAS_WEIGHTS, LEAN, SINGLE_VALUES, LeanTermInfo, LeanTermsReader,
                        SortedTermsReader, lean_head)
-from .termtable import SortedTableWriter, loaded, stored
+from .termtable import SortedTableWriter, loaded, memory_map, stored
 
 BLOCK = 512         # postings a block (128 before: per-block overhead dominated long lists)
 INLINE = 128        # posting lists shorter than this live in the term table
@@ -308,6 +308,27 @@ class RecordWriter(W3PerDocWriter):
         super().close()
 
 
+class MappedColumn:
+    """The values of a segment's VarBytesColumn by document number, sliced
+    from a memory map of the column's file: Whoosh's column reader seeks
+    and reads the file for each value (~8 µs with cold caches, ~1 µs here;
+    a search reads a record and a key per hit)."""
+
+    __slots__ = ("data", "offsets", "lengths")
+
+    def __init__(self, data: Any, offsets: Any, lengths: Any) -> None:
+        self.data = data
+        self.offsets = offsets
+        self.lengths = lengths
+
+    def __getitem__(self, docnum: int) -> bytes:
+        length = self.lengths[docnum]
+        if not length:
+            return b""
+        offset = self.offsets[docnum]
+        return self.data[offset:offset + length]
+
+
 class RecordReader(W3PerDocReader):
     """Reads the records `RecordWriter` writes."""
 
@@ -317,12 +338,37 @@ class RecordReader(W3PerDocReader):
         self._lock = threading.Lock()  # a zstd context serves one thread at a time
         # the last records read (a post and its copy are often hits side by side)
         self._recent: dict[int, bytes] = {}
+        self._mapped: dict[str, Any] = {}
+
+    def values(self, fieldname: str, column: Any) -> Any:
+        """The values of a VarBytesColumn by document number: a
+        `MappedColumn` where the column is a whole real file, else Whoosh's
+        column reader; None when the segment has no such column."""
+        found = self._mapped.get(fieldname)
+        if found is None:
+            reader = self._cached_reader(fieldname, column)
+            found = reader
+            if reader is not None:
+                colfile, offset, length = self._colfiles[fieldname]
+                offsets, lengths = getattr(reader, "_offsets", None), getattr(reader, "_lengths", None)
+                data = memory_map(colfile, length) if offset == 0 and offsets is not None else None
+                if data is not None and lengths is not None:
+                    found = MappedColumn(data, offsets, lengths)
+            self._mapped[fieldname] = found
+        return found
+
+    def close(self) -> None:
+        for found in self._mapped.values():
+            if isinstance(found, MappedColumn):
+                found.data.close()
+        self._mapped.clear()
+        super().close()
 
     def stored_fields(self, docnum: int) -> dict[str, Any]:
         with self._lock:
             record = self._recent.get(docnum)
             if record is None:
-                column = self._cached_reader(RECORDS, RECORD_COLUMN)
+                column = self.values(RECORDS, RECORD_COLUMN)
                 record = column[docnum] if column is not None else b""
                 if record:
                     if self._decompress is None:

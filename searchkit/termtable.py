@@ -83,9 +83,9 @@ def _entry_lengths(data: bytes, pos: int) -> tuple[int, int, int, int]:
     return shared, slen, vlen, pos
 
 
-def _memory_map(dbfile: Any, length: int) -> mmap.mmap | None:
-    """A read-only map of a real file that holds just the table (not, say,
-    a part of a compound file); None otherwise."""
+def memory_map(dbfile: Any, length: int) -> mmap.mmap | None:
+    """A read-only map of a real file of `length` bytes (not, say, a part
+    of a compound file); None otherwise."""
     if not getattr(dbfile, "is_real", False):
         return None
     try:
@@ -235,7 +235,7 @@ class SortedTable:
         self._firsts = _FirstKeys(parts[3], loaded("I", parts[2]))
         self.extras: dict[str, Any] = json.loads(parts[4].decode("utf-8"))
         self._count = count
-        self._map = _memory_map(dbfile, length)
+        self._map = memory_map(dbfile, length)
 
     def __len__(self) -> int:
         return self._count

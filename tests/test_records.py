@@ -108,3 +108,24 @@ def test_an_index_made_before_records_held_length_events(tmp_path, posts_copy, m
         a, b = old.search(query, limit=20), new.search(query, limit=20)
         assert [(h.path, h.snippet, h.highlights) for h in a.hits] == \
             [(h.path, h.snippet, h.highlights) for h in b.hits], query
+
+
+def test_columns_are_read_from_memory_maps(tmp_path):
+    # records and keys are sliced from maps of the column files; every value
+    # is the one Whoosh's own column reader gives
+    searchkit.build_index([str(SAMPLES)], str(tmp_path / "index"))
+    ix = index.open_dir(str(tmp_path / "index"), indexname=INDEX_NAME)
+    with ix.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            perdoc = leaf._perdoc
+            for name, column in ((segments.RECORDS, segments.RECORD_COLUMN),
+                                 ("key", leaf.schema["key"].column_type)):
+                mapped = perdoc.values(name, column)
+                assert isinstance(mapped, segments.MappedColumn)
+                plain = perdoc.column_reader(name, column)  # Whoosh's, reading the file
+                values = [mapped[d] for d in range(leaf.doc_count_all())]
+                assert values == [plain[d] for d in range(leaf.doc_count_all())]
+                assert all(values)
+    with searchkit.open_index(tmp_path / "index") as searcher:
+        hits = searcher.search("香港", limit=20).hits
+        assert hits and all(h.key.endswith(h.path) for h in hits)
