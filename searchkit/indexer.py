@@ -25,16 +25,14 @@ from .analysis import (DictEntry, analyze_normalized, analyze_text, format_dicti
                        normalize_label, parse_dictionary, sketch, use_dictionary)
 from .config import ConfigError, Settings
 from .documents import Article, Problem
-from .errors import (IndexCorruptError, IndexLockedError, IndexNotFoundError,
-                     IndexVersionError, IndexWriteError, SourceError)
-from .schema import LABEL_FIELDS, NO_DATE, READABLE_VERSIONS, SCHEMA_VERSION, SKETCH_KEYS, build_schema
+from .errors import IndexCorruptError, IndexLockedError, IndexVersionError, IndexWriteError, SourceError
+from .indexfiles import DICTIONARY_FILE, INDEX_NAME, META_FILE, index_exists, open_whoosh, read_index_dictionary
+from .schema import LABEL_FIELDS, NO_DATE, SCHEMA_VERSION, SKETCH_KEYS, build_schema
 from .sources import SourceFile, discover
 from .snippets import position_table
 from .merging import merge_segments, rewrite_documents
 from .workers import analyse_in_process, analyse_in_workers, make_job
 
-INDEX_NAME = "MAIN"
-META_FILE = "searchkit.json"
 # files per task sent to a worker: a post and its copy under another name
 # (segments.COPIES_EXT) share their body only within one worker's
 # segment, and copies are mostly near each other in path order (of the dev
@@ -126,47 +124,6 @@ def source_host(url: str) -> str | None:
 
 
 # ------------------------------------------------------------- index files
-
-def index_exists(index_dir: Path) -> bool:
-    return any(index_dir.glob(f"_{INDEX_NAME}_*.toc")) if index_dir.is_dir() else False
-
-
-def check_version(index_dir: Path) -> None:
-    """Raise IndexNotFoundError / IndexVersionError before Whoosh unpickles."""
-    if not index_exists(index_dir):
-        raise IndexNotFoundError(f"no index in {index_dir}")
-    try:
-        meta = json.loads((index_dir / META_FILE).read_text(encoding="utf-8"))
-        version = int(meta["schema_version"])
-    except (OSError, ValueError, KeyError, TypeError):
-        raise IndexVersionError(f"{index_dir} was not written by this version of searchkit") from None
-    if version not in READABLE_VERSIONS:
-        raise IndexVersionError(
-            f"{index_dir} has index schema {version}; this searchkit uses {SCHEMA_VERSION}")
-
-
-def open_whoosh(index_dir: Path) -> Any:
-    """Open the Whoosh index after the version check."""
-    import pickle
-    import struct
-
-    from whoosh import index
-
-    check_version(index_dir)
-    for attempt in range(3):
-        try:
-            ix = index.open_dir(str(index_dir), indexname=INDEX_NAME)
-            ix.doc_count_all()  # reads the table of contents now
-            return ix
-        except FileNotFoundError as exc:
-            if attempt == 2:  # not a publish racing us: files are missing
-                raise IndexCorruptError(f"{index_dir} is missing files ({exc.filename})") from exc
-            time.sleep(0.05)
-        except (AttributeError, ImportError, EOFError, pickle.UnpicklingError, struct.error,
-                TypeError, ValueError, IndexError, KeyError, index.IndexError) as exc:
-            raise IndexCorruptError(f"{index_dir} cannot be read ({type(exc).__name__}: {exc})") from exc
-    raise AssertionError("unreachable")
-
 
 def _create(index_dir: Path) -> Any:
     from whoosh import index
@@ -429,9 +386,6 @@ def _containing_any(ix: Any, words: set[str]) -> set[int]:
         return found & evaluator.columns.live
 
 
-DICTIONARY_FILE = "userdict.txt"
-
-
 def load_userdict(path: Path) -> list[DictEntry]:
     """Read a jieba-format user dictionary (errors name the file)."""
     try:
@@ -440,14 +394,6 @@ def load_userdict(path: Path) -> list[DictEntry]:
         raise ConfigError(f"cannot read the user dictionary {path}: {exc.strerror or exc}") from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(f"bad user dictionary {path}: {exc}") from exc
-
-
-def read_index_dictionary(index_dir: Path) -> tuple[DictEntry, ...]:
-    """The user words the index was segmented with."""
-    path = Path(index_dir) / DICTIONARY_FILE
-    if not path.is_file():
-        return ()
-    return tuple(parse_dictionary(path.read_text(encoding="utf-8")))
 
 
 def write_index_dictionary(index_dir: Path, entries: tuple[DictEntry, ...], source: Path | None) -> None:

@@ -22,7 +22,7 @@ from .errors import IndexCorruptError, QuerySyntaxError
 from .explain import Explanation, explain, find_post
 from .facets import FacetTables, count_facets, parse_facets
 from .analysis import use_dictionary
-from .indexer import INDEX_NAME, open_whoosh, read_index_dictionary
+from .indexfiles import INDEX_NAME, open_whoosh, read_index_dictionary
 from .ranking import Evaluator, IndexColumns, Scoring, top
 from .related import collapse, related
 from .schema import NO_DATE, TITLE_WORD_BOOST

@@ -203,6 +203,18 @@ def test_help(tmp_path):
         assert word in proc.stdout
 
 
+def test_searching_does_not_load_the_indexer():
+    # a cold `searchkit query` pays for every module it imports: the indexer
+    # (sources, worker processes, merging) is for `searchkit index` only
+    code = ("import sys, searchkit.search, searchkit.cli; "
+            "print(sorted(m for m in ('searchkit.indexer', 'searchkit.workers', 'multiprocessing') "
+            "if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=clean_env(),
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
 def test_console_script_exists():
     script = Path(sys.executable).with_name("searchkit")
     assert script.exists()
