@@ -5,10 +5,10 @@ Usage:  python benchmarks/bench_speed.py [--corpus ../shared/corpus] [--work /tm
 
 Prints, for the dev corpus: cold build wall seconds and peak RSS, index MB,
 no-change and 1%-changed re-index seconds, library query p50/p95/max by
-query class, cold `searchkit query` wall seconds, and build/query figures at
-each scale (3 = the corpus indexed three times under different paths).
-and the correctness figures of bench_core.py on the 1× index (speed never buys
-wrong answers).
+query class, cold `searchkit query` and `searchkit --help` wall seconds,
+and the correctness figures of bench_core.py on the 1× index (speed never
+buys wrong answers); then build and query figures at each scale (3 = the
+corpus indexed three times under different paths).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import lzma
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -92,6 +93,15 @@ def measure_queries(index: Path, queries: dict) -> None:
         print(f"    {name:<11} n={len(times):<4} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  max {top:6.2f} ms")
 
 
+def help_seconds() -> float:
+    runs = []
+    for _ in range(5):
+        started = time.perf_counter()
+        bench_core.cli("--help")
+        runs.append(time.perf_counter() - started)
+    return statistics.median(runs)
+
+
 def touch_one_percent(posts: Path) -> int:
     files = sorted(p for p in posts.rglob("*.md"))[::100]
     for path in files:
@@ -136,6 +146,7 @@ def main() -> None:
     # install, each run would compile the changed modules again: ~40 ms).
     compileall.compile_dir(Path(searchkit.__file__).parent, quiet=1)
     print(f"  cold `searchkit query 香港`: {bench_core.cold_query(index):.2f} s (median of 5)")
+    print(f"  `searchkit --help`: {help_seconds():.2f} s (median of 5)")
     print("  correctness (bench_core.py's figures on this index):")
     bench_core.correctness(searchkit.open_index(index), queries)
     for scale in (float(s) for s in args.scales.split(",")):
