@@ -35,8 +35,8 @@ from whoosh.util.numeric import length_to_byte
 
 from .analysis import CodedTerms, FieldPostings, decode_terms, frequency
 from .schema import BODY_FIELDS
-from .terminfo import (HAS_COPIES, HAS_VALUES, HAS_WEIGHTS, LEAN, SINGLE_VALUES, LeanTermInfo, LeanTermsReader,
-                       SortedTermsReader, lean_head)
+from .terminfo import (HAS_VALUES, HAS_WEIGHTS, LEAN, SINGLE_VALUES, LeanTermInfo, LeanTermsReader,
+                       SortedTermsReader, lean_bytes)
 from .termtable import SortedTableWriter, loaded, memory_map, stored
 
 BLOCK = 512         # postings a block (128 before: per-block overhead dominated long lists)
@@ -782,18 +782,12 @@ def _inline_info(docs: Any, values: Any, kind: int, lengths: array | None, copie
             flags |= SINGLE_VALUES
         else:
             numbers += map(len, values)
-    if max(numbers) >= 0x110000 or copies >= 0x110000:
-        return None
     if lengths is not None:
         sizes = [lengths[d] for d in docs]
         low, high = length_to_byte(min(sizes)), length_to_byte(max(sizes))
     else:
         low, high = 0, length_to_byte(0)
-    text = "".join(map(chr, numbers)) + text
-    if copies:
-        flags |= HAS_COPIES
-        text = chr(copies) + text
-    return lean_head(flags, low, high, len(docs)) + text.encode("utf-8", "surrogatepass")
+    return lean_bytes(flags, low, high, len(docs), numbers, text, copies)
 
 
 def _write_postings(pw: Any, docs: array, weights: array | None, values: list[str] | None,

@@ -8,8 +8,8 @@ posting blocks and packs inlined ones like the lean blocks: a head (flags,
 shortest and longest field length unless both are 0, count) and one UTF-8
 string of id deltas, weights, value lengths (none when every value is one
 character: a bigram found once in each post) and values.  Document
-frequency, weights and id range follow from the postings.  It reads the W3 layout too, so
-indexes written before stay readable.  The classes are found through the
+frequency, weights and id range follow from the postings.  It reads the
+W3 layout too, so indexes written before stay readable.  The classes are found through the
 pickled codec: keep them at this import path.
 
 `SortedTermsReader` reads the same term infos from the sorted term table
@@ -38,12 +38,21 @@ SINGLE_VALUES = 32  # flag: every value is one character, no value lengths
 HAS_COPIES = 64    # flag: the postings' documents have copies (their count leads the string)
 
 
-def lean_head(flags: int, low: int, high: int, count: int) -> bytes:
-    """The head of a lean inlined term info: flags, the shortest and longest
-    field length bytes (left out when both are 0), the number of postings."""
-    if low == high == 0:
-        return bytes((flags | NO_LENGTHS, count))
-    return bytes((flags, low, high, count))
+def lean_bytes(flags: int, low: int, high: int, count: int, numbers: list[Any], values: str,
+               copies: int = 0) -> bytes | None:
+    """A lean inlined term info: the head (flags, the shortest and longest
+    field length bytes unless both are 0, the number of postings), then the
+    copies (when any), `numbers` and `values` as one UTF-8 string.  None when
+    a number is no code point (too large, or not an integer)."""
+    if copies:
+        flags |= HAS_COPIES
+        numbers = [copies, *numbers]
+    try:
+        text = "".join(map(chr, numbers)) + values
+    except (TypeError, ValueError):
+        return None
+    head = bytes((flags | NO_LENGTHS, count)) if low == high == 0 else bytes((flags, low, high, count))
+    return head + text.encode("utf-8", "surrogatepass")
 
 
 class LeanTermInfo(W3TermInfo):
@@ -60,24 +69,18 @@ class LeanTermInfo(W3TermInfo):
         if not self.is_inlined():
             return super().to_bytes()
         ids, weights, values = self._inlined
-        if not 0 < len(ids) < 256 or self.copies >= 0x110000:
+        if not 0 < len(ids) < 256:
             return super().to_bytes()
         single = bool(values) and all(len(v) == 1 for v in values)
         numbers = [ids[0], *map(sub, ids[1:], ids[:-1]), *weights]
         if not single:
             numbers += map(len, values)
-        try:  # chr() refuses numbers past the last code point and non-integers
-            text = "".join(map(chr, numbers)) + "".join(values)
-        except (TypeError, ValueError):
-            return super().to_bytes()
         flags = LEAN | (HAS_WEIGHTS if weights else 0) | (HAS_VALUES if values else 0)
         flags |= SINGLE_VALUES if single else 0
-        if self.copies:
-            flags |= HAS_COPIES
-            text = chr(self.copies) + text
         minlength = 0 if self._minlength is None else length_to_byte(self._minlength)
-        head = lean_head(flags, minlength, length_to_byte(self._maxlength), len(ids))
-        return head + text.encode("utf-8", "surrogatepass")
+        packed = lean_bytes(flags, minlength, length_to_byte(self._maxlength), len(ids), numbers,
+                            "".join(values), self.copies)
+        return super().to_bytes() if packed is None else packed
 
     @classmethod
     def from_bytes(cls, s: bytes) -> Any:
