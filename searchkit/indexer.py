@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .analysis import (DictEntry, analyze_normalized, analyze_text, format_dictionary, normalize,
-                       normalize_label, parse_dictionary, sketch, use_dictionary)
+from .analysis import (DictEntry, analyze_normalized, analyze_text, fold, format_dictionary,
+                       irregular_spans, normalize_folded, normalize_label, parse_dictionary, sketch,
+                       use_dictionary)
 from .config import ConfigError, Settings
 from .documents import Article, Problem
 from .errors import IndexCorruptError, IndexLockedError, IndexVersionError, IndexWriteError, SourceError
@@ -102,7 +103,9 @@ def document_fields(article: Article, source_root: str) -> tuple[Any, ...]:
     native: dict[str, Any] = {"key": article.key}
     if epoch is not None:
         native["date"] = epoch
-    body = normalize(article.body)
+    folded = fold(article.body)
+    body = normalize_folded(folded)
+    stored["irregular"] = irregular_spans(article.body, folded)  # (see substring._text_holds)
     values = sketch(body)
     keywords["mh"] = [f"{h:08x}" for h in values[:SKETCH_KEYS]]
     columns["sketch"] = array("I", values).tobytes()

@@ -30,7 +30,7 @@ from . import querylang as ql
 from .analysis import cut_words, normalize, normalize_label, segment
 from .errors import QuerySyntaxError
 from .schema import NO_DATE, TITLE_WORD_BOOST, WORD_FIELDS
-from .substring import (covering_bigrams, doc_frequency, first_start, raw_postings, segment_docs,
+from .substring import (UNKNOWN, covering_bigrams, doc_frequency, first_start, raw_postings, segment_docs,
                         term_info, weights_of)
 
 EXACT_BONUS = 1000.0
@@ -138,13 +138,15 @@ class Evaluator:
             return None  # reading that many posting blocks costs more than folding
         return needles
 
-    def first_in_body(self, doc: int, needles: set[str]) -> int:
+    def first_in_body(self, doc: int, needles: set[str]) -> int | None:
         """Where the first of `needles` (from `locatable`) starts in the
         post's normalized body, from the index's bigram positions; -1 when
-        none occurs."""
+        none occurs; None when positions cannot tell (see `first_start`)."""
         for leaf, base in self.leaves:
             if base <= doc < base + leaf.doc_count_all():
                 starts = [first_start(leaf, "b", n, doc - base) for n in needles]
+                if UNKNOWN in starts:
+                    return None
                 return min((p for p in starts if p is not None), default=-1)
         return -1
 

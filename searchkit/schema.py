@@ -15,9 +15,11 @@ from .analysis import decode_positions
 # 5: shorter inlined term infos (terminfo.NO_LENGTHS, SINGLE_VALUES), records
 # with the body's length events; 6: a post whose body repeats an earlier
 # post's in its segment shares that post's body postings and stored text
-# (segments.SegmentBuilder)
-SCHEMA_VERSION = 6
-READABLE_VERSIONS = (2, 3, 4, 5, 6)  # older segments still read (their codecs say how)
+# (segments.SegmentBuilder); 7: body bigrams with few postings keep no
+# positions (segments.SPARSE_BIGRAMS), records with the body's irregular
+# spans (analysis.irregular_spans)
+SCHEMA_VERSION = 7
+READABLE_VERSIONS = (2, 3, 4, 5, 6, 7)  # older segments still read (their codecs say how)
 
 TITLE_WORD_BOOST = 3.0
 
@@ -100,6 +102,7 @@ def build_schema() -> fields.Schema:
         meta=fields.STORED(),
         body=fields.STORED(),
         shifts=fields.STORED(),  # the body's length events (snippets.position_table)
+        irregular=fields.STORED(),  # the body's analysis.irregular_spans
         sketch=fields.COLUMN(columns.VarBytesColumn()),
     )
     # "tagname": tags as written, to show them in statistics;

@@ -283,10 +283,11 @@ class Index:
             if locating is not None and locating[1] is not None:
                 evaluator, needles = locating
 
-                def locate() -> int:
+                def locate() -> int | None:
                     return evaluator.first_in_body(docnum, needles)
             snippet, spans = make_snippet(stored["body"], strings, locate=locate,
-                                          table=stored.get("shifts"))
+                                          table=stored.get("shifts"),
+                                          irregular=stored.get("irregular"))
         date = datetime.fromisoformat(meta["date"]) if meta.get("date") else None
         return Hit(path=meta["path"], title=meta["title"], date=date, tags=tuple(meta["tags"]),
                    categories=tuple(meta["categories"]), author=meta["author"], url=meta["url"],

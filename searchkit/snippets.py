@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterator
 from functools import lru_cache
-from itertools import accumulate, chain, repeat
+from itertools import accumulate, chain, islice, repeat
 
-from .analysis import fold, length_changes
+from .analysis import FOLD_CUTS, fold, fold_stretches, length_changes, raw_starts, unpack_spans
 
 WIDTH = 120
 _OTHER_SPACE = re.compile(r"[^\S ]")
@@ -22,7 +22,6 @@ PREFIX = 400  # characters (to a line end) folded next
 # 10 characters) and NFKC composes only a character's combining marks.
 FOLD_REACH = 16
 LINE_REACH = 1000  # characters of a line folded before a located window, at most
-_CUTS = "\n。，、！？；："
 # what normalization drops or shrinks: control characters and whitespace runs
 _DROPPED = re.compile(r"[\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -80,7 +79,7 @@ def _spaces_to_blank(text: str) -> str:
 
 def make_snippet(text: str, needles: list[str], width: int = WIDTH,
                  locate: Callable[[], int | None] | None = None,
-                 table: str | None = None) -> tuple[str, tuple[tuple[int, int], ...]]:
+                 table: str | None = None, irregular: str | None = None) -> tuple[str, tuple[tuple[int, int], ...]]:
     """A window of `text` around the first needle and the needles' spans in it.
 
     Needles are normalized query strings; matching is done on the folded
@@ -89,10 +88,18 @@ def make_snippet(text: str, needles: list[str], width: int = WIDTH,
     normalized text (-1: nowhere; None: unknown), as the index's positions
     do: a late first match is then found without folding all before it.
     `table`: `position_table(text)`, from the post's record.
+    `irregular`: the text's `analysis.irregular_spans`, from the record too:
+    with them the first match is found in the text as it is
+    (`_found_raw`), and only the window around it is folded.
     """
     if not text:
         return "", ()
     longest = max(map(len, needles), default=0)
+    if irregular is not None and 0 < longest < width // 2 and len(text) > QUICK + width \
+            and not any(" " in needle for needle in needles):
+        found = _found_raw(text, needles, width, unpack_spans(irregular))
+        if found is not None:
+            return found
     if len(text) > QUICK + width:
         # Most first matches are within a few dozen characters: fold just the
         # first QUICK.  Cut mid-line, the start folds as in the whole text up
@@ -160,17 +167,84 @@ def _located(text: str, needles: list[str], width: int, first: int | None,
     # the needle and is not used)
     if at is None:
         return None
+    return _located_at(text, needles, width, at)
+
+
+RAW_TRIES = 4  # candidates of `analysis.raw_starts` checked before folding from the start
+SPANS = 8      # irregular spans folded, at most, before folding from the start
+
+
+def _found_raw(text: str, needles: list[str], width: int,
+               spans: list[tuple[int, int]]) -> tuple[str, tuple[tuple[int, int], ...]] | None:
+    """The snippet around the first match, found in the text as it is:
+    the first place where `analysis.raw_starts` finds a needle that folding
+    confirms, unless a match touching one of the `spans` (where raw_starts
+    can miss one, see `analysis.irregular_spans`) comes first: the
+    stretches around those before it are folded to tell.  None when the
+    first few candidates are not confirmed, one cannot be checked, or
+    there are too many spans: the caller folds from the start instead."""
+    needles = [needle for needle in set(needles) if needle]
+    searches = [raw_starts(text, needle) for needle in needles]
+    firsts = sorted((at, k) for k, search in enumerate(searches) for at in islice(search, 1))
+    found = None
+    for _ in range(RAW_TRIES + 1):
+        if not firsts:
+            break
+        at, k = firsts.pop(0)
+        around = _fold_around(text, width, at)
+        if around is None:
+            return None
+        found = _window_at(text, needles, width, at, *around)
+        if found is not None:
+            break
+        for later in islice(searches[k], 1):
+            insort(firsts, (later, k))
+    else:
+        return None
+    limit = at if found is not None else len(text)
+    longest = max(map(len, needles))  # (the caller's are not all blank)
+    nearby = [(a, b) for a, b in spans if a - longest < limit]
+    if len(nearby) > SPANS:
+        return None
+    earlier = limit
+    for start, end in fold_stretches(text, nearby, longest):
+        folded, owners = fold_with_map(text[start:end])
+        starts = [i for i in map(folded.find, needles) if i >= 0]
+        if starts:
+            earlier = min(earlier, start + _owner(owners, min(starts), end - start))
+    if earlier < limit:
+        return _located_at(text, needles, width, earlier)
+    return found if found is not None else _located(text, needles, width, -1)
+
+
+def _located_at(text: str, needles: list[str], width: int,
+                at: int) -> tuple[str, tuple[tuple[int, int], ...]] | None:
+    """`_located` given the index in `text` where the first match starts."""
+    around = _fold_around(text, width, at)
+    if around is None:
+        return None
+    return _window_at(text, needles, width, at, *around)
+
+
+def _fold_around(text: str, width: int, at: int) -> tuple[int, str, list[int] | None] | None:
+    """(start, folding of text[start:…], its map back) for the window of a
+    match at `at`, folded from the last line end or sentence mark before
+    the window (folding never crosses one: no OpenCC phrase holds one);
+    None when there is none within LINE_REACH."""
     lo = max(0, at - width // 3)
     hi = min(len(text), lo + width)
     lo = max(0, min(lo, hi - width))
-    # fold from the last line end or sentence mark before the window:
-    # folding never crosses one (no OpenCC phrase holds one)
-    start = max(map(text.rfind, _CUTS, repeat(max(0, lo - LINE_REACH)), repeat(lo))) + 1
+    start = max(map(text.rfind, FOLD_CUTS, repeat(max(0, lo - LINE_REACH)), repeat(lo))) + 1
     if start == 0 and lo > LINE_REACH:
         return None
-    end = min(len(text), hi + FOLD_REACH)
-    folded, owners = fold_with_map(text[start:end])
-    folded = _spaces_to_blank(folded)
+    folded, owners = fold_with_map(text[start:min(len(text), hi + FOLD_REACH)])
+    return start, _spaces_to_blank(folded), owners
+
+
+def _window_at(text: str, needles: list[str], width: int, at: int, start: int, folded: str,
+               owners: list[int] | None) -> tuple[str, tuple[tuple[int, int], ...]] | None:
+    """The snippet around a match at `at`, given `_fold_around`; None when
+    no needle starts there."""
     i = at - start if owners is None else bisect_left(owners, at - start)
     if owners is not None and (i >= len(owners) or owners[i] != at - start):
         return None

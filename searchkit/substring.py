@@ -8,7 +8,10 @@ by block, and checks bigram positions itself:
 * 2 characters → the bigram posting list;
 * n ≥ 3        → a set of bigrams covering every character of the string
   (offsets 0, 2, 4, …, n-2), rarest first; a document matches when one
-  start position s has each covering bigram at s + its offset.
+  start position s has each covering bigram at s + its offset.  Body
+  bigrams in few posts keep no positions (segments.SPARSE_BIGRAMS): when
+  the others do not cover every character, the documents holding every
+  bigram of the string are checked against their text (`body_holds`).
 
 A post that shares its body with an earlier post of its segment (see
 `segments.COPIES_EXT`) has no body postings: every search of the body
@@ -391,11 +394,19 @@ def _segment_docs(reader: Any, part: str, text: str, within: list[int] | None) -
         return set(_raw_postings(reader, unigrams, text, False)[0])
     fieldname = CHAR_FIELDS[part]
     cover = covering_bigrams(text)
-    for gram in cover:
-        if term_info(reader, fieldname, gram) is None:
-            return set()
+    infos = [term_info(reader, fieldname, gram) for gram in cover]
+    if any(info is None for info in infos):
+        return set()
+    if len(text) > 2 and not all(map(has_positions, infos)):
+        return _sparse_docs(reader, fieldname, text, within)
+    return _cover_docs(reader, fieldname, cover, len(text) > 2, within)
+
+
+def _cover_docs(reader: Any, fieldname: str, cover: dict[str, list[int]], need_positions: bool,
+                within: list[int] | None) -> set[int]:
+    """Documents with every bigram of `cover` (at a common start + its
+    offsets when `need_positions`)."""
     order = sorted(cover, key=lambda g: doc_frequency(reader, fieldname, g))
-    need_positions = len(text) > 2
     candidates = doc_frequency(reader, fieldname, order[0])
     if need_positions and bulk.ready(min(candidates, len(within) if within is not None else candidates),
                                      bulk.FROM_DOCS):
@@ -416,14 +427,128 @@ def _segment_docs(reader: Any, part: str, text: str, within: list[int] | None) -
     return {d for d in docs if _aligned(d, order, cover, found)}
 
 
+def has_positions(info: Any) -> bool:
+    """Does a character-field term info carry positions?  Sparse body
+    bigrams (segments.SPARSE_BIGRAMS) are inlined with their documents only."""
+    return not (info.is_inlined() and not info._inlined[2])
+
+
+def _bigrams(text: str) -> dict[str, list[int]]:
+    """Every bigram of `text` with its offsets."""
+    grams: dict[str, list[int]] = {}
+    for i in range(len(text) - 1):
+        grams.setdefault(text[i:i + 2], []).append(i)
+    return grams
+
+
+def _positioned_cover(size: int, positioned: dict[str, list[int]]) -> dict[str, list[int]] | None:
+    """Bigrams among `positioned` (bigram → offsets in a text of `size`
+    characters) covering every character, as `covering_bigrams` gives
+    them; None when some character has none."""
+    at = {off: gram for gram, offsets in positioned.items() for off in offsets}
+    cover: dict[str, list[int]] = {}
+    i = 0
+    while i < size:
+        if i in at:  # the bigram starting here covers i and i + 1
+            cover.setdefault(at[i], []).append(i)
+            i += 2
+        elif i - 1 in at:  # the one before covers i too
+            cover.setdefault(at[i - 1], []).append(i - 1)
+            i += 1
+        else:
+            return None
+    return cover
+
+
+def _sparse_docs(reader: Any, fieldname: str, text: str, within: list[int] | None) -> set[int]:
+    """`_segment_docs` for a phrase some of whose covering bigrams have no
+    positions.  Documents must hold every bigram of the phrase; if the
+    bigrams with positions cover every character, their positions decide,
+    as usual; otherwise the post's text does (`_text_holds`)."""
+    grams = _bigrams(text)
+    infos = {gram: term_info(reader, fieldname, gram) for gram in grams}
+    if any(info is None for info in infos.values()):
+        return set()
+    positioned = {gram: offsets for gram, offsets in grams.items() if has_positions(infos[gram])}
+    cover = _positioned_cover(len(text), positioned)
+    wanted = within
+    deleted: set[int] = set()
+    # the short lists first: those without positions, then (when they do
+    # not decide) the others, rarest first
+    for gram in sorted(grams, key=lambda g: (g in positioned, doc_frequency(reader, fieldname, g))):
+        if cover is not None and gram in positioned:
+            return _cover_docs(reader, fieldname, cover, True, wanted)
+        matcher, deleted = _raw_matcher(reader, fieldname, gram)
+        wanted = sorted(_walk_blocks(matcher, wanted, None))
+        if not wanted:
+            return set()
+    return {d for d in set(wanted or ()) - deleted if _text_holds(reader, d, text)}
+
+
+def _text_holds(reader: Any, doc: int, text: str) -> bool:
+    """Does the normalized body of `doc` contain `text`?  (`body_holds`
+    on its record.)"""
+    stored = reader.stored_fields(doc)
+    return body_holds(stored.get("body") or "", stored.get("irregular"), text)
+
+
+def body_holds(body: str, irregular: str | None, text: str) -> bool:
+    """Does `normalize(body)` contain `text` (normalized)?  Where
+    `analysis.raw_starts` finds it may begin, the stretch between the line
+    ends or sentence marks around is normalized to make sure (see
+    `analysis.fold_stretches`).  When none holds it and `text` has no
+    whitespace, only the stretches around the body's `irregular` spans
+    (`analysis.irregular_spans`, kept in its record) can: those are
+    normalized to tell.  Otherwise the whole body is."""
+    from .analysis import fold_stretches, normalize, raw_starts, unpack_spans
+
+    end = -1
+    tries = 0
+    for at in raw_starts(body, text):
+        if at + len(text) <= end:  # in a stretch already normalized
+            continue
+        if tries == STRETCHES:
+            break
+        tries += 1
+        ((start, end),) = fold_stretches(body, [(at, at + 1)], len(text))
+        if text in normalize(body[start:end]):
+            return True
+    else:
+        if irregular is not None and " " not in text:
+            spans = unpack_spans(irregular)
+            if len(spans) <= STRETCHES:
+                return any(text in normalize(body[start:end])
+                           for start, end in fold_stretches(body, spans, len(text)))
+    return text in normalize(body)
+
+
+STRETCHES = 8  # stretches normalized, at most, before the whole body is
+
+
+# what `first_start` answers when the index's positions cannot tell
+UNKNOWN = -1
+
+
 def first_start(reader: Any, part: str, text: str, doc: int) -> int | None:
     """Where `text` (two characters or more) first starts in the normalized
     `part` of one document of a segment (local number `doc`); None when it
-    does not occur there."""
+    does not occur there; UNKNOWN when positions cannot tell (bigrams
+    without positions alone cover a character)."""
     fieldname = CHAR_FIELDS[part]
     cover = covering_bigrams(text)
-    if any(term_info(reader, fieldname, gram) is None for gram in cover):
+    infos = [term_info(reader, fieldname, gram) for gram in cover]
+    if any(info is None for info in infos):
         return None
+    if not all(map(has_positions, infos)):
+        grams = _bigrams(text)
+        infos = [term_info(reader, fieldname, gram) for gram in grams]
+        if any(info is None for info in infos):
+            return None
+        positioned = _positioned_cover(len(text), {g: o for (g, o), info in zip(grams.items(), infos)
+                                                   if has_positions(info)})
+        if positioned is None:
+            return UNKNOWN
+        cover = positioned
     copies = copies_of(reader) if part == "b" else None
     if copies is not None:
         doc = copies.of.get(doc, doc)

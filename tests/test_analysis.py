@@ -182,3 +182,52 @@ def test_characters_taken_to_keep_their_length_do():
         assert len(folded) == 1, ch
         assert unicodedata.combining(ch) == 0 and not 0x1100 <= ord(ch) < 0x1200, ch
 
+
+
+# --------------------------------------- finding needles in text not yet folded
+
+# pieces that fold one to one on their own (國 → 国, Ａ → a), in context
+# only (回覆 → 回复, 乾隆 stays), longer ("…", "ﬁ"), or are dropped (\x01)
+RAW_PIECES = [*"國国家安全香港AaＡ1１乾 \n\t，。", "回覆", "回复", "乾隆", "乾燥", "…", "ﬁ", "\x01", "  "]
+
+
+def test_raw_starts_finds_each_variant_in_order() -> None:
+    from searchkit.analysis import raw_starts
+
+    text = "髮展发展發展 Ａｂ\tc ab c"
+    assert list(raw_starts(text, "发展")) == [0, 2, 4]
+    assert list(raw_starts(text, "ab c")) == [7, 12]  # one whitespace character for the space
+    assert list(raw_starts(text, "b c", start=9)) == [13]
+    assert list(raw_starts(text, "展", start=2)) == [3, 5]
+    assert list(raw_starts("回覆", "回复")) == []      # a fold that depends on the neighbour
+
+
+def test_irregular_spans_mark_what_raw_starts_can_miss() -> None:
+    from searchkit.analysis import irregular_spans, unpack_spans
+
+    def spans(text: str) -> list[tuple[int, int]]:
+        return unpack_spans(irregular_spans(text, fold(text)))
+
+    assert spans("香港國家安全 ＡＢＣ 乾隆 乾燥") == []
+    assert spans("他回覆說") == [(2, 3)]                    # 覆 alone stays 覆
+    assert spans("甲\x01乙") == [(1, 2)]                     # dropped by normalizing
+    assert spans("第一行\n他說……好\n第三行") == [(4, 9)]    # "…" → "...": the whole line
+    long_line = "甲" + " " * 0x110000 + "……"
+    assert irregular_spans(long_line, fold(long_line)) is None  # too long to pack: unknown
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(st.sampled_from(RAW_PIECES), max_size=80).map("".join),
+       pick=st.tuples(st.integers(0, 200), st.integers(1, 6)), other=st.sampled_from(["国家", "复", "干", "..."]))
+def test_body_holds_is_substring_of_the_normalized_text(text: str, pick: tuple[int, int], other: str) -> None:
+    # what the index confirms a phrase with, where its bigrams keep no
+    # positions: raw candidates, then the stretches around irregular spans
+    from searchkit.analysis import irregular_spans
+    from searchkit.substring import body_holds
+
+    norm = normalize(text)
+    irregular = irregular_spans(text, fold(text))
+    for needle in {norm[pick[0]:pick[0] + pick[1]].strip(), other}:
+        if needle:
+            assert body_holds(text, irregular, needle) == (needle in norm), needle
+            assert body_holds(text, None, needle) == (needle in norm), needle

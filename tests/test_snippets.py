@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from searchkit import snippets
-from searchkit.analysis import normalize
+from searchkit.analysis import fold, irregular_spans, normalize
 from searchkit.snippets import _spaces_to_blank, _window, fold_with_map, make_snippet
 
 # characters whose folding keeps, grows ("…", "ﬁ") or converts ("國") them,
@@ -125,3 +125,32 @@ def test_a_late_match_after_characters_that_fold_longer():
     located, folded = located_snippet(text, ["香港"], 20)
     assert located == whole_text_snippet(text, ["香港"], 20)
     assert located[0].startswith("…甲") and folded < 500
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(st.sampled_from(PIECES + ["回复", "乾燥", "，", "。", "\x01", "香港"]), min_size=1,
+                     max_size=300).map("".join),
+       picks=st.lists(st.tuples(st.integers(0, 299), st.integers(1, 4)), min_size=1, max_size=3),
+       quick=st.integers(1, 60), width=st.integers(4, 30), tries=st.integers(1, 4))
+def test_window_found_in_the_raw_text_gives_the_whole_text_snippet(text, picks, quick, width, tries):
+    # with the text's irregular spans (as its record keeps them), the first
+    # match is looked for in the text as it is; it must be the same one
+    needles = [n for n in (normalize(text[i:i + k]).replace(" ", "") for i, k in picks) if n] or ["香港"]
+    irregular = irregular_spans(text, fold(text))
+    with mock.patch.object(snippets, "QUICK", quick), mock.patch.object(snippets, "RAW_TRIES", tries):
+        assert make_snippet(text, needles, width, irregular=irregular) == whole_text_snippet(text, needles, width)
+
+
+def test_a_late_match_is_found_in_the_raw_text():
+    text = "甲乙\n" * 400 + "回覆" + "丙" * 50 + "。" + "國家安全" + "己" * 300
+    irregular = irregular_spans(text, fold(text))
+    folded_lengths = []
+    real_fold = snippets.fold_with_map
+    with mock.patch.object(snippets, "fold_with_map", lambda part: folded_lengths.append(len(part))
+                           or real_fold(part)):
+        found = make_snippet(text, ["国家安全"], irregular=irregular)
+    assert found == whole_text_snippet(text, ["国家安全"], snippets.WIDTH)
+    assert sum(folded_lengths) < 400  # the window, and the stretch around 回覆
+    # a match where only folding in context finds it comes first
+    snippet, spans = make_snippet(text, ["回复", "国家安全"], irregular=irregular)
+    assert [snippet[s:e] for s, e in spans][0] == "回覆"
