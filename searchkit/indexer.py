@@ -105,7 +105,7 @@ def document_fields(article: Article, source_root: str) -> tuple[Any, ...]:
         native["date"] = epoch
     folded = fold(article.body)
     body = normalize_folded(folded)
-    stored["irregular"] = irregular_spans(article.body, folded)  # (see substring._text_holds)
+    stored["irregular"] = irregular_spans(article.body, folded)  # (see substring.body_holds)
     values = sketch(body)
     keywords["mh"] = [f"{h:08x}" for h in values[:SKETCH_KEYS]]
     columns["sketch"] = array("I", values).tobytes()
