@@ -184,18 +184,12 @@ def _raw_plan(needle: str) -> tuple[int, list[str], list[tuple[int, str]], list[
         return None
     variants = _fold_variants()
     classes = [ch + variants.get(ch, "") if ch != " " else "" for ch in needle]
-    pairs = [i for i in range(len(needle) - 1) if classes[i] and classes[i + 1]]
-    if pairs:  # two ideographs (rarer than letters) with few variants
-        anchor = min(pairs, key=lambda i: (needle[i] < "\u3400" or needle[i + 1] < "\u3400",
-                                           len(classes[i]) * len(classes[i + 1])))
-        keys = [a + b for a in classes[anchor] for b in classes[anchor + 1]]
-        known = (anchor, anchor + 1)
-    else:
-        anchor = next(i for i, cls in enumerate(classes) if cls)
-        keys = list(classes[anchor])
-        known = (anchor,)
-    others = [(i, cls) for i, cls in enumerate(classes) if cls and i not in known]
-    return anchor, keys, others, [i for i, cls in enumerate(classes) if not cls]
+    # an ideograph (rarer than letters) with few variants: finding one
+    # character is several times faster than finding two
+    anchor = min((i for i, cls in enumerate(classes) if cls),
+                 key=lambda i: (needle[i] < "\u3400", len(classes[i])))
+    others = [(i, cls) for i, cls in enumerate(classes) if cls and i != anchor]
+    return anchor, list(classes[anchor]), others, [i for i, cls in enumerate(classes) if not cls]
 
 
 def raw_starts(text: str, needle: str, start: int = 0) -> Iterator[int]:
@@ -208,9 +202,8 @@ def raw_starts(text: str, needle: str, start: int = 0) -> Iterator[int]:
     whitespace run), so finding none proves nothing within the text's
     `irregular_spans`.
 
-    The text is searched (`str.find`) for the variants of two neighbouring
-    characters of the needle (one when it has no such pair), and the others
-    are checked around each find."""
+    The text is searched (`str.find`) for the variants of one character of
+    the needle, and the others are checked around each find."""
     plan = _raw_plan(needle)
     if plan is None:
         return

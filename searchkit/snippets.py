@@ -208,10 +208,12 @@ def _found_raw(text: str, needles: list[str], width: int,
         return None
     earlier = limit
     for start, end in fold_stretches(text, nearby, longest):
+        folded = fold(text[start:end])
+        if not any(needle in folded for needle in needles):
+            continue  # (most hold none: no need to map the folding back)
         folded, owners = fold_with_map(text[start:end])
         starts = [i for i in map(folded.find, needles) if i >= 0]
-        if starts:
-            earlier = min(earlier, start + _owner(owners, min(starts), end - start))
+        earlier = min(earlier, start + _owner(owners, min(starts), end - start))
     if earlier < limit:
         return _located_at(text, needles, width, earlier)
     return found if found is not None else _located(text, needles, width, -1)
