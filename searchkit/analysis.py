@@ -177,9 +177,10 @@ def _fold_variants() -> dict[str, str]:
 
 @lru_cache(maxsize=1024)
 def _raw_plan(needle: str) -> tuple[int, list[str], list[tuple[int, str]], list[int]] | None:
-    """How `raw_starts` looks for `needle`: the offset of the characters
-    searched for, their variants to search for, (offset, variants) of the
-    other characters, the offsets of the spaces; None for a blank needle."""
+    """How `raw_starts` looks for `needle`: the offset of the character
+    searched for, its variants (what to search for), (offset, variants) of
+    the other characters, the offsets of the spaces; None for a blank
+    needle."""
     if not needle.strip():
         return None
     variants = _fold_variants()
