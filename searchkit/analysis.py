@@ -176,24 +176,25 @@ def _fold_variants() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1024)
-def _raw_plan(needle: str) -> tuple[int, list[str], list[tuple[int, str]], list[int]] | None:
+def _raw_plan(needle: str, anchor: int | None) -> tuple[int, list[str], list[tuple[int, str]], list[int]] | None:
     """How `raw_starts` looks for `needle`: the offset of the character
-    searched for, its variants (what to search for), (offset, variants) of
-    the other characters, the offsets of the spaces; None for a blank
-    needle."""
+    searched for (`anchor` when given), its variants (what to search for),
+    (offset, variants) of the other characters, the offsets of the spaces;
+    None for a blank needle."""
     if not needle.strip():
         return None
     variants = _fold_variants()
     classes = [ch + variants.get(ch, "") if ch != " " else "" for ch in needle]
     # an ideograph (rarer than letters) with few variants: finding one
     # character is several times faster than finding two
-    anchor = min((i for i, cls in enumerate(classes) if cls),
-                 key=lambda i: (needle[i] < "\u3400", len(classes[i])))
+    if anchor is None or not classes[anchor]:
+        anchor = min((i for i, cls in enumerate(classes) if cls),
+                     key=lambda i: (needle[i] < "\u3400", len(classes[i])))
     others = [(i, cls) for i, cls in enumerate(classes) if cls and i != anchor]
     return anchor, list(classes[anchor]), others, [i for i, cls in enumerate(classes) if not cls]
 
 
-def raw_starts(text: str, needle: str, start: int = 0) -> Iterator[int]:
+def raw_starts(text: str, needle: str, start: int = 0, anchor: int | None = None) -> Iterator[int]:
     """The indexes of `text` (not normalized) from `start` on where
     `needle` (normalized) may begin, in order: each character is one that
     folds to the needle's on its own, a space any whitespace.  A candidate
@@ -204,8 +205,9 @@ def raw_starts(text: str, needle: str, start: int = 0) -> Iterator[int]:
     `irregular_spans`.
 
     The text is searched (`str.find`) for the variants of one character of
-    the needle, and the others are checked around each find."""
-    plan = _raw_plan(needle)
+    the needle (the one at offset `anchor`, say the rarest, when given),
+    and the others are checked around each find."""
+    plan = _raw_plan(needle, anchor)
     if plan is None:
         return
     anchor, keys, classes, spaces = plan

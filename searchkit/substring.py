@@ -482,29 +482,39 @@ def _sparse_docs(reader: Any, fieldname: str, text: str, within: list[int] | Non
         wanted = sorted(_walk_blocks(matcher, wanted, None))
         if not wanted:
             return set()
-    return {d for d in set(wanted or ()) - deleted if _text_holds(reader, d, text)}
+    # in many posts, look for the phrase's rarest character in their text
+    # (its frequency costs a term lookup per character: not worth it for a few)
+    rarest = None
+    if wanted is not None and len(wanted) > MANY_POSTS:
+        rarest = min((i for i, ch in enumerate(text) if ch != " "),
+                     key=lambda i: doc_frequency(reader, UNIGRAM_FIELDS["b"], text[i]))
+    return {d for d in set(wanted or ()) - deleted if _text_holds(reader, d, text, rarest)}
 
 
-def _text_holds(reader: Any, doc: int, text: str) -> bool:
+MANY_POSTS = 16
+
+
+def _text_holds(reader: Any, doc: int, text: str, anchor: int | None = None) -> bool:
     """Does the normalized body of `doc` contain `text`?  (`body_holds`
     on its record.)"""
     stored = reader.stored_fields(doc)
-    return body_holds(stored.get("body") or "", stored.get("irregular"), text)
+    return body_holds(stored.get("body") or "", stored.get("irregular"), text, anchor)
 
 
-def body_holds(body: str, irregular: str | None, text: str) -> bool:
+def body_holds(body: str, irregular: str | None, text: str, anchor: int | None = None) -> bool:
     """Does `normalize(body)` contain `text` (normalized)?  Where
     `analysis.raw_starts` finds it may begin, the stretch between the line
     ends or sentence marks around is normalized to make sure (see
     `analysis.fold_stretches`).  When none holds it and `text` has no
     whitespace, only the stretches around the body's `irregular` spans
     (`analysis.irregular_spans`, kept in its record) can: those are
-    normalized to tell.  Otherwise the whole body is."""
+    normalized to tell.  Otherwise the whole body is.  `anchor`: the
+    offset of the character of `text` to look for first (`raw_starts`)."""
     from .analysis import fold_stretches, normalize, raw_starts, unpack_spans
 
     end = -1
     tries = 0
-    for at in raw_starts(body, text):
+    for at in raw_starts(body, text, anchor=anchor):
         if at + len(text) <= end:  # in a stretch already normalized
             continue
         if tries == STRETCHES:
@@ -516,13 +526,16 @@ def body_holds(body: str, irregular: str | None, text: str) -> bool:
     else:
         if irregular is not None and " " not in text:
             spans = unpack_spans(irregular)
-            if len(spans) <= STRETCHES:
-                return any(text in normalize(body[start:end])
-                           for start, end in fold_stretches(body, spans, len(text)))
+            if len(spans) <= SPANS:
+                stretches = fold_stretches(body, spans, len(text))
+                if sum(end - start for start, end in stretches) * 2 < len(body):
+                    return any(text in normalize(body[start:end]) for start, end in stretches)
     return text in normalize(body)
 
 
-STRETCHES = 8  # stretches normalized, at most, before the whole body is
+STRETCHES = 8  # stretches of finds normalized, at most, before the whole body is
+SPANS = 256    # irregular spans looked at, at most (their stretches, unless they
+               # hold half the body, are normalized instead of the whole body)
 
 
 # what `first_start` answers when the index's positions cannot tell

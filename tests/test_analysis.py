@@ -231,3 +231,5 @@ def test_body_holds_is_substring_of_the_normalized_text(text: str, pick: tuple[i
         if needle:
             assert body_holds(text, irregular, needle) == (needle in norm), needle
             assert body_holds(text, None, needle) == (needle in norm), needle
+            anchor = pick[0] % len(needle)  # (looking for another character first)
+            assert body_holds(text, irregular, needle, anchor) == (needle in norm), (needle, anchor)
