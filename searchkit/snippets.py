@@ -97,7 +97,7 @@ def make_snippet(text: str, needles: list[str], width: int = WIDTH,
     longest = max(map(len, needles), default=0)
     if irregular is not None and 0 < longest < width // 2 and len(text) > QUICK + width \
             and not any(" " in needle for needle in needles):
-        found = _found_raw(text, needles, width, unpack_spans(irregular))
+        found = _found_raw(text, needles, width, longest, unpack_spans(irregular))
         if found is not None:
             return found
     if len(text) > QUICK + width:
@@ -170,13 +170,14 @@ def _located(text: str, needles: list[str], width: int, first: int | None,
     return _located_at(text, needles, width, at)
 
 
-RAW_TRIES = 4  # candidates of `analysis.raw_starts` checked before folding from the start
-SPANS = 8      # irregular spans folded, at most, before folding from the start
+RAW_TRIES = 4     # candidates of `analysis.raw_starts` checked before folding from the start
+NEARBY_SPANS = 8  # irregular spans before a match folded, at most, before folding from the start
 
 
-def _found_raw(text: str, needles: list[str], width: int,
+def _found_raw(text: str, needles: list[str], width: int, longest: int,
                spans: list[tuple[int, int]]) -> tuple[str, tuple[tuple[int, int], ...]] | None:
-    """The snippet around the first match, found in the text as it is:
+    """The snippet around the first match (of `needles`, `longest` the
+    longest of them), found in the text as it is:
     the first place where `analysis.raw_starts` finds a needle that folding
     confirms, unless a match touching one of the `spans` (where raw_starts
     can miss one, see `analysis.irregular_spans`) comes first: the
@@ -202,9 +203,8 @@ def _found_raw(text: str, needles: list[str], width: int,
     else:
         return None
     limit = at if found is not None else len(text)
-    longest = max(map(len, needles))  # (the caller's are not all blank)
     nearby = [(a, b) for a, b in spans if a - longest < limit]
-    if len(nearby) > SPANS:
+    if len(nearby) > NEARBY_SPANS:
         return None
     earlier = limit
     for start, end in fold_stretches(text, nearby, longest):

@@ -30,7 +30,7 @@ from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.reading import TermNotFound
 
 from . import bulk
-from .analysis import ESCAPE_CHAR, decode_positions
+from .analysis import ESCAPE_CHAR, decode_positions, fold_stretches, normalize, raw_starts, unpack_spans
 from .schema import BODY_FIELDS, CHAR_FIELDS, UNIGRAM_FIELDS
 from .terminfo import LeanTermsReader
 
@@ -510,8 +510,6 @@ def body_holds(body: str, irregular: str | None, text: str, anchor: int | None =
     (`analysis.irregular_spans`, kept in its record) can: those are
     normalized to tell.  Otherwise the whole body is.  `anchor`: the
     offset of the character of `text` to look for first (`raw_starts`)."""
-    from .analysis import fold_stretches, normalize, raw_starts, unpack_spans
-
     end = -1
     tries = 0
     for at in raw_starts(body, text, anchor=anchor):

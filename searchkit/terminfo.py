@@ -9,8 +9,8 @@ shortest and longest field length unless both are 0, count) and one UTF-8
 string of id deltas, weights, value lengths (none when every value is one
 character: a bigram found once in each post) and values.  Document
 frequency, weights and id range follow from the postings.  It reads the
-W3 layout too, so indexes written before stay readable.  The classes are found through the
-pickled codec: keep them at this import path.
+W3 layout too, so indexes written before stay readable.  The classes are
+found through the pickled codec: keep them at this import path.
 
 `SortedTermsReader` reads the same term infos from the sorted term table
 of `termtable` (segments written by a codec with `sorted_terms`);

@@ -22,9 +22,18 @@ def whole_text_snippet(text: str, needles: list[str], width: int) -> tuple[str, 
     return _window(text, _spaces_to_blank(folded), owners, needles, width)
 
 
+def texts(*extra: str, most: int = 300) -> st.SearchStrategy[str]:
+    """Posts of up to `most` PIECES and `extra` pieces."""
+    return st.lists(st.sampled_from(PIECES + list(extra)), min_size=1, max_size=most).map("".join)
+
+
+def picks(shortest: int) -> st.SearchStrategy[list[tuple[int, int]]]:
+    """Where needles are cut from a post: (start, length) pairs."""
+    return st.lists(st.tuples(st.integers(0, 299), st.integers(shortest, 4)), min_size=1, max_size=3)
+
+
 @settings(max_examples=300, deadline=None)
-@given(text=st.lists(st.sampled_from(PIECES), min_size=1, max_size=200).map("".join),
-       picks=st.lists(st.tuples(st.integers(0, 299), st.integers(1, 4)), min_size=1, max_size=3),
+@given(text=texts(most=200), picks=picks(1),
        quick=st.integers(1, 120), prefix=st.integers(1, 40), width=st.integers(4, 30))
 def test_piecewise_folding_gives_the_whole_text_snippet(text, picks, quick, prefix, width):
     needles = [n for n in (normalize(text[i:i + k]) for i, k in picks) if n] or ["香港"]
@@ -55,9 +64,7 @@ def brute_first(text: str, needles: list[str]) -> int:
 
 
 @settings(max_examples=300, deadline=None)
-@given(text=st.lists(st.sampled_from(PIECES + ["\n\n", "  ", "\x01", "香港", "，", "。"]), min_size=1,
-                     max_size=300).map("".join),
-       picks=st.lists(st.tuples(st.integers(0, 299), st.integers(2, 4)), min_size=1, max_size=3),
+@given(text=texts("\n\n", "  ", "\x01", "香港", "，", "。"), picks=picks(2),
        quick=st.integers(1, 60), width=st.integers(4, 30), reach=st.integers(0, 200))
 def test_located_window_gives_the_whole_text_snippet(text, picks, quick, width, reach):
     # the first match's position in the normalized text (from the index)
@@ -128,9 +135,7 @@ def test_a_late_match_after_characters_that_fold_longer():
 
 
 @settings(max_examples=300, deadline=None)
-@given(text=st.lists(st.sampled_from(PIECES + ["回复", "乾燥", "，", "。", "\x01", "香港"]), min_size=1,
-                     max_size=300).map("".join),
-       picks=st.lists(st.tuples(st.integers(0, 299), st.integers(1, 4)), min_size=1, max_size=3),
+@given(text=texts("回复", "乾燥", "，", "。", "\x01", "香港"), picks=picks(1),
        quick=st.integers(1, 60), width=st.integers(4, 30), tries=st.integers(1, 4))
 def test_window_found_in_the_raw_text_gives_the_whole_text_snippet(text, picks, quick, width, tries):
     # with the text's irregular spans (as its record keeps them), the first
